@@ -1,0 +1,90 @@
+"""Reading a delimited or Excel table as text, wherever its header row is.
+
+Everything is read as text: ids keep their leading zeros and every value is judged later,
+in `transform/`, where a bad value becomes a rejection rather than a crash.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from extract.errors import UnreadableFileError
+from extract.headers import header_score
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+# Exports come from Windows offices as often as from web portals.
+CSV_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+HEADER_SEARCH_ROWS = 30
+SNIFF_BYTES = 1 << 16
+
+
+def detect_encoding(path: Path) -> str:
+    """The first encoding that decodes the whole file; latin-1 always does."""
+    data = path.read_bytes()
+    for encoding in CSV_ENCODINGS:
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "latin-1"
+
+
+def sniff_delimiter(path: Path, encoding: str) -> str:
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        sample = fh.read(SNIFF_BYTES)
+    try:
+        return csv.Sniffer().sniff(sample.splitlines()[0] if sample else ",", delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_text_table(path: Path, accepted: Mapping[str, Iterable[str]]) -> tuple[pd.DataFrame, int]:
+    """The table as text with its header row, and the 1-based file line of the first data row."""
+    if not path.exists():
+        raise UnreadableFileError(path, "file not found; check the path.")
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return _read_excel(path, accepted)
+    return _read_delimited(path)
+
+
+def _read_delimited(path: Path) -> tuple[pd.DataFrame, int]:
+    try:
+        encoding = detect_encoding(path)
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            encoding=encoding,
+            sep=sniff_delimiter(path, encoding),
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
+    except pd.errors.EmptyDataError:
+        raise UnreadableFileError(path, "the file is empty; export it again.") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        # The parser's message names the line; it quotes no cell content.
+        raise UnreadableFileError(path, f"cannot be read as CSV ({exc}); export it again as CSV or XLSX.") from None
+    return frame, 2
+
+
+def _read_excel(path: Path, accepted: Mapping[str, Iterable[str]]) -> tuple[pd.DataFrame, int]:
+    try:
+        grid = pd.read_excel(path, sheet_name=0, header=None, dtype=str, engine="calamine")
+    except Exception as exc:  # calamine raises its own types for corrupt or encrypted workbooks
+        raise UnreadableFileError(
+            path, f"cannot be read as an Excel workbook ({type(exc).__name__}); save it again as XLSX."
+        ) from None
+    # Offices put titles and blank rows above the header: take the row that names most fields.
+    head = grid.head(HEADER_SEARCH_ROWS)
+    scores = [header_score(list(row), accepted) for row in head.itertuples(index=False)]
+    header_row = max(range(len(scores)), key=scores.__getitem__) if scores else 0
+    if not scores or scores[header_row] == 0:
+        return pd.DataFrame(), 2
+    headers = [("" if pd.isna(h) else str(h)) for h in grid.iloc[header_row]]
+    body = grid.iloc[header_row + 1 :].reset_index(drop=True)
+    body.columns = pd.Index(headers)
+    return body, header_row + 2

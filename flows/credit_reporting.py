@@ -1,0 +1,255 @@
+"""The `credit-reporting` flow: portal exports in; ledger, registry batch files and report out.
+
+Each task names one stage; the logic lives in the stage packages. Parameters are paths and
+dates only, never learner data (Prefect stores and shows them).
+"""
+
+from __future__ import annotations
+
+import getpass
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
+
+from extract import read_activity_map, read_portal_export
+from extract.errors import ExtractError
+from extract.inbox import describe_inputs, discover_exports
+from flows.context import RunContext, code_version, resolve_as_of
+from flows.settings import Settings
+from load.archive import archive_exports
+from load.errors import LoadError, RetriableLoadError, RunLockedError
+from load.ledger.database import open_ledger
+from load.ledger.lock import acquire_run_lock, release_run_lock
+from load.ledger.runs import (
+    batch_rows,
+    close_interrupted_runs,
+    finish_run,
+    record_output_files,
+    start_run,
+    unfinished_batches,
+)
+from load.ledger.state import ingested_checksums, read_ledger_view
+from load.ledger.write import BatchPlan, commit_load, mark_batch_written, plan_batches
+from load.registry_file import write_registry_batch, write_registry_text
+from load.report import write_run_report
+from transform.judge import JudgedRun, LedgerView, judge_run
+from transform.mapping import usable_activity_map
+from transform.summary import InvariantError, run_counts
+
+EXPECTED_FAILURES = (ExtractError, LoadError, InvariantError)
+
+
+def run_summary(state) -> dict:  # type: ignore[no-untyped-def]
+    """The `--json` object of a finished flow run's state, failed or not."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, dict):
+        return result
+    raise RuntimeError(f"the flow run ended in state {state.type.value} without a summary")
+
+
+def _retriable(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    # Only transient failures are retried; a data problem is an outcome, never a retry.
+    try:
+        state.result()
+    except RetriableLoadError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(cache_policy=NO_CACHE)
+def plan_inputs(ctx: RunContext, exports: list[str] | None) -> pd.DataFrame:
+    """Export files for this run with checksums; ones already ingested are marked skipped."""
+    paths = [Path(p) for p in exports] if exports else discover_exports(ctx.settings.inbox)
+    files = describe_inputs(paths, "export")
+    seen = ingested_checksums(ctx.engine, files["sha256"].tolist()) if not files.empty else {}
+    files["note"] = files["sha256"].map(lambda sha: f"skipped: already ingested by run {seen[sha]}" if sha in seen else None)
+    repeated = files["sha256"].duplicated()
+    files.loc[repeated & files["note"].isna(), "note"] = "skipped: same file given twice"
+    logger = get_run_logger()
+    for row in files.itertuples():
+        (logger.warning if row.note else logger.info)("export %s sha256=%s %s", row.file_name, row.sha256[:12], row.note or "to ingest")
+    return files
+
+
+@task(cache_policy=NO_CACHE)
+def extract_claims(files: pd.DataFrame) -> pd.DataFrame:
+    """`raw_claims` of every export to ingest, in file order (a later file's claim wins)."""
+    frames = []
+    for order, row in enumerate(files[files["note"].isna()].itertuples()):
+        raw = read_portal_export(Path(row.path))
+        frames.append(raw.assign(file_order=order))
+        get_run_logger().info("read %s: %d rows", row.file_name, len(raw))
+    return pd.concat(frames, ignore_index=True) if frames else _empty_claims()
+
+
+def _with_row_counts(files: pd.DataFrame, raw_claims: pd.DataFrame) -> pd.DataFrame:
+    ingested = files["note"].isna()
+    per_file = raw_claims.groupby("file_order").size().reindex(range(int(ingested.sum())), fill_value=0)
+    return files.assign(rows=pd.Series(per_file.to_numpy(), index=files.index[ingested]))
+
+
+def _empty_claims() -> pd.DataFrame:
+    from schemas.portal_claim import CLAIM_FIELDS
+
+    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in CLAIM_FIELDS})
+    frame["source_file"] = pd.Series(dtype="string")
+    frame["source_line"] = pd.Series(dtype="int64")
+    frame["file_order"] = pd.Series(dtype="int64")
+    return frame
+
+
+@task(cache_policy=NO_CACHE)
+def extract_activity_map(path: Path) -> pd.DataFrame:
+    activity_map = usable_activity_map(read_activity_map(path))
+    get_run_logger().info("activity map %s: %d portal activities", path.name, len(activity_map))
+    return activity_map
+
+
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 4, 16], retry_condition_fn=_retriable)
+def read_ledger(ctx: RunContext) -> LedgerView:
+    return read_ledger_view(ctx.engine)
+
+
+@task(cache_policy=NO_CACHE)
+def judge_claims(ctx: RunContext, raw_claims: pd.DataFrame, activity_map: pd.DataFrame, ledger: LedgerView) -> JudgedRun:
+    return judge_run(
+        raw_claims, activity_map, ledger, cutoff=pd.Timestamp(ctx.settings.cutoff), as_of=pd.Timestamp(ctx.as_of)
+    )
+
+
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 4, 16], retry_condition_fn=_retriable)
+def load_submission(ctx: RunContext, judged: JudgedRun, files: pd.DataFrame) -> list[BatchPlan]:
+    """One transaction: claims, the batches and the exact rows sent, the run's outcomes."""
+    plans = plan_batches(judged.registry_rows, stem=ctx.batch_stem, max_rows=ctx.settings.batch_max_rows)
+    commit_load(ctx.engine, run_id=ctx.run_id, now=ctx.started_at, judged=judged.claims, plans=plans, input_files=files)
+    get_run_logger().info("loaded %d registry rows in %d batch(es)", len(judged.registry_rows), len(plans))
+    return plans
+
+
+@task(cache_policy=NO_CACHE)
+def write_registry_files(ctx: RunContext, plans: list[BatchPlan]) -> list[Path]:
+    """Write each committed batch to the outbox (temporary name, then rename)."""
+    written = []
+    for plan in plans:
+        written += _write_batch(ctx, plan.batch_id, plan.file_name, plan.rows, ctx.started_at)
+    return written
+
+
+def _write_batch(ctx: RunContext, batch_id: str, file_name: str, rows: pd.DataFrame, created_at: datetime) -> list[Path]:
+    path = ctx.settings.outbox / file_name
+    sha = write_registry_batch(path, rows, created_at)
+    paths = [path]
+    if ctx.settings.registry_text:
+        text = path.with_suffix(".txt")
+        write_registry_text(text, rows)
+        paths.append(text)
+    mark_batch_written(ctx.engine, batch_id, sha)
+    get_run_logger().info("wrote %s (%d rows, sha256=%s)", file_name, len(rows), sha[:12])
+    return paths
+
+
+@task(cache_policy=NO_CACHE)
+def finish_interrupted_work(ctx: RunContext) -> list[Path]:
+    """A run that died after its load committed: write its files from the ledger now."""
+    closed = close_interrupted_runs(ctx.engine, ctx.run_id)
+    written = []
+    for batch in unfinished_batches(ctx.engine).itertuples():
+        rows, created = batch_rows(ctx.engine, batch.batch_id)
+        written += _write_batch(ctx, batch.batch_id, batch.file_name, rows, created)
+    if closed or written:
+        get_run_logger().warning("recovered %d interrupted run(s), wrote %d pending file(s)", len(closed), len(written))
+    return written
+
+
+@task(cache_policy=NO_CACHE)
+def write_reports(ctx: RunContext, summary: dict, judged: JudgedRun | None, files: pd.DataFrame | None) -> list[Path]:
+    header = ctx.report_header(files)
+    return write_run_report(ctx.settings.reports / ctx.run_id, summary, header, judged.claims if judged else None)
+
+
+@flow(name="credit-reporting", log_prints=False)
+def credit_reporting(
+    exports: list[str] | None = None,
+    mappings: str | None = None,
+    as_of: str | None = None,
+    dry_run: bool = False,
+    trigger: str = "manual",
+    triggered_by: str | None = None,
+) -> dict:
+    """One reporting run. `exports`: export paths (default: every new file in the inbox);
+    `mappings`: the activity map (default: the MAPPINGS setting); `as_of`: the run's date
+    (default: the scheduled start in the office's time zone); `dry_run`: judge, load nothing."""
+    settings = Settings()
+    logger = get_run_logger()
+    run_id = str(uuid.uuid4())
+    ctx = RunContext(
+        run_id=run_id,
+        settings=settings,
+        engine=open_ledger(settings.database_url),
+        as_of=resolve_as_of(as_of, settings.timezone),
+        trigger=trigger,
+        triggered_by=triggered_by or getpass.getuser(),
+        started_at=datetime.now(UTC),
+        code_version=code_version(),
+        dry_run=dry_run,
+    )
+    summary = ctx.empty_summary()
+    judged: JudgedRun | None = None
+    files: pd.DataFrame | None = None
+    locked = False
+    try:
+        if not dry_run:
+            acquire_run_lock(ctx.engine, run_id, wait_seconds=settings.lock_wait_seconds)
+            locked = True
+            start_run(ctx.engine, run_id=run_id, trigger=trigger, triggered_by=ctx.triggered_by, as_of=ctx.as_of,
+                      cutoff=settings.cutoff, code_version=ctx.code_version, dry_run=dry_run)
+            finish_interrupted_work(ctx)
+        mappings_path = Path(mappings) if mappings else settings.mappings
+        if mappings_path is None:
+            raise ExtractError("activity map", "no activity map given: pass --mappings or set CME_RELAY_MAPPINGS.")
+        files = plan_inputs(ctx, exports)
+        raw_claims = extract_claims(files)
+        files = _with_row_counts(files, raw_claims)
+        activity_map = extract_activity_map(mappings_path)
+        files = pd.concat([files, describe_inputs([mappings_path], "mappings").assign(rows=len(activity_map))])
+        judged = judge_claims(ctx, raw_claims, activity_map, read_ledger(ctx))
+        summary.update(run_counts(judged.claims, input_rows=len(raw_claims)))
+        if not dry_run:
+            plans = load_submission(ctx, judged, files.reset_index(drop=True))
+            submission = write_registry_files(ctx, plans)
+            summary["submission_files"] = [str(p) for p in submission]
+            if not exports:
+                archive_exports([Path(p) for p in files.loc[files["role"] == "export", "path"]], settings.archive, run_id)
+        summary["status"] = "succeeded"
+        logger.info("run %s succeeded: %s", run_id, summary["counts"])
+    except RunLockedError as exc:
+        summary.update(status="failed", error=str(exc))
+        logger.error("run %s not started: %s", run_id, exc)
+    except EXPECTED_FAILURES as exc:
+        summary.update(status="failed", error=str(exc))
+        logger.error("run %s failed: %s", run_id, exc)
+    except Exception as exc:
+        summary.update(status="failed", error=f"unexpected {type(exc).__name__}; see the run log")
+        logger.exception("run %s failed unexpectedly", run_id)
+    finally:
+        if not dry_run and locked:
+            try:
+                if summary["status"] != "succeeded":
+                    summary["submission_files"] = []
+                summary["report_files"] = [str(p) for p in write_reports(ctx, summary, judged, files)]
+                record_output_files(ctx.engine, run_id, ctx.output_file_rows(summary))
+                finish_run(ctx.engine, run_id, status=summary["status"], counts=ctx.stored_counts(summary),
+                           error=summary["error"])
+            finally:
+                release_run_lock(ctx.engine, run_id)
+    if summary["status"] != "succeeded":
+        # A Failed state (not a raised exception): Prefect shows the run failed, without a traceback.
+        return Failed(message=summary["error"], data=summary)  # type: ignore[return-value]
+    return summary

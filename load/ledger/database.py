@@ -1,0 +1,71 @@
+"""Opening the ledger: engine settings per database, schema created or upgraded by Alembic."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+
+from load.errors import RetriableLoadError
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SQLITE_BUSY_MS = 30_000
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # hide_parameters: a failed statement's message must never carry learner identity.
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, hide_parameters=True)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets `status` read while a run writes; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Create the schema on first use, or upgrade an older ledger in place."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    for attempt in range(3):
+        try:
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+            return
+        except sa.exc.OperationalError as exc:
+            # Two first runs racing to create the schema: the loser retries and finds it there.
+            if attempt == 2:
+                raise RetriableLoadError(f"could not prepare the ledger schema: {exc.orig}") from None
+            time.sleep(0.5 * (attempt + 1))
+        except sa.exc.ProgrammingError:
+            if attempt == 2:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def open_ledger(url: str, *, migrate: bool = True) -> Engine:
+    engine = make_engine(url)
+    if migrate:
+        upgrade_schema(engine)
+    return engine
+
+
+def redact_url(url: str) -> str:
+    """The database URL with any password hidden: safe for logs and reports."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)

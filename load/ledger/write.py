@@ -1,0 +1,140 @@
+"""The load: one transaction writes claims, batches, the rows sent and the run's outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from load.errors import AlreadySentError
+from load.ledger.bulk import insert_frame, upsert_frame
+from load.ledger.tables import batches, claims, ingested_exports, run_files, run_outcomes, sent_rows
+from schemas.portal_claim import CLAIM_FIELDS
+from schemas.reasons import Outcome
+from schemas.registry_row import REGISTRY_FIELDS
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    batch_id: str
+    part: int
+    file_name: str
+    rows: pd.DataFrame  # claim_id, version, REGISTRY_FIELDS in file order
+
+
+def plan_batches(registry_rows: pd.DataFrame, *, stem: str, max_rows: int, suffix: str = ".xlsx") -> list[BatchPlan]:
+    """Split the run's rows into files of at most `max_rows`, in stable order."""
+    plans = []
+    for part, start in enumerate(range(0, len(registry_rows), max_rows), start=1):
+        batch_id = f"{stem}-{part:02d}"
+        rows = registry_rows.iloc[start : start + max_rows].reset_index(drop=True)
+        plans.append(BatchPlan(batch_id, part, batch_id + suffix, rows))
+    return plans
+
+
+def _claim_records(judged: pd.DataFrame, run_id: str, now: datetime) -> pd.DataFrame:
+    kept = judged[judged["outcome"] != Outcome.DUPLICATE.value]
+    sent_now = kept["outcome"].isin([Outcome.SUBMITTED.value, Outcome.CORRECTED.value])
+    revoked = kept["outcome"] == Outcome.REVOKED.value
+    records = kept[[*CLAIM_FIELDS, "source_file", "source_line", "accme_activity_id"]].copy()
+    records["state"] = kept["outcome"]
+    records["reason"] = kept["reason"]
+    records["first_seen_run"] = run_id
+    records["first_seen_at"] = now
+    records["state_changed_at"] = now
+    records["delayed_since"] = pd.Series(now, index=kept.index).where(kept["outcome"] == Outcome.DELAYED.value)
+    records["last_run_id"] = run_id
+    # What the registry holds after this run: judged from the ledger as it was read; if another
+    # run changed it meanwhile, the unique keys on sent_rows refuse this whole load.
+    records["sent_version"] = kept["new_version"].astype("int64")
+    records["live"] = (kept["was_live"].astype(bool) | sent_now) & ~revoked
+    records["fingerprint"] = kept["fingerprint"].where(sent_now, kept["live_fingerprint"]).where(records["live"])
+    return records.drop_duplicates("claim_id", keep="last")
+
+
+CLAIM_UPDATE = {
+    **{c: f"excluded.{c}" for c in [*CLAIM_FIELDS[1:], "source_file", "source_line", "accme_activity_id"]},
+    "state": "excluded.state",
+    "reason": "excluded.reason",
+    "state_changed_at": "CASE WHEN claims.state = excluded.state THEN claims.state_changed_at "
+    "ELSE excluded.state_changed_at END",
+    "delayed_since": "CASE WHEN excluded.state <> 'delayed' THEN NULL "
+    "WHEN claims.state = 'delayed' THEN claims.delayed_since ELSE excluded.delayed_since END",
+    "last_run_id": "excluded.last_run_id",
+    "sent_version": "excluded.sent_version",
+    "live": "excluded.live",
+    "fingerprint": "excluded.fingerprint",
+}
+
+
+def commit_load(
+    engine: Engine,
+    *,
+    run_id: str,
+    now: datetime,
+    judged: pd.DataFrame,
+    plans: list[BatchPlan],
+    input_files: pd.DataFrame,
+) -> None:
+    """Everything the run decided, in one transaction: all of it lands or none of it."""
+    outcomes = judged.assign(seq=range(len(judged)), run_id=run_id, carried=judged["from_ledger"].astype(bool))
+    try:
+        with engine.begin() as conn:
+            exports = input_files[(input_files["role"] == "export") & input_files["note"].isna()]
+            insert_frame(
+                conn,
+                ingested_exports,
+                exports[["sha256", "file_name", "rows"]].assign(run_id=run_id).drop_duplicates("sha256"),
+            )
+            insert_frame(conn, run_files, input_files.assign(run_id=run_id))
+            records = _claim_records(judged, run_id, now)
+            upsert_frame(conn, claims, records, "claim_id", CLAIM_UPDATE)
+            for plan in plans:
+                conn.execute(
+                    batches.insert().values(
+                        batch_id=plan.batch_id,
+                        run_id=run_id,
+                        part=plan.part,
+                        created_at=now,
+                        file_name=plan.file_name,
+                        rows=len(plan.rows),
+                        adds=int((plan.rows["action"] == "Add").sum()),
+                        deletes=int((plan.rows["action"] == "Delete").sum()),
+                        status="committed",
+                    )
+                )
+                rows = plan.rows[["claim_id", "version", *REGISTRY_FIELDS]].assign(
+                    batch_id=plan.batch_id, row_no=range(1, len(plan.rows) + 1)
+                )
+                insert_frame(conn, sent_rows, rows)
+            insert_frame(
+                conn,
+                run_outcomes,
+                outcomes[
+                    [
+                        "run_id",
+                        "seq",
+                        "claim_id",
+                        "outcome",
+                        "reason",
+                        "source_file",
+                        "source_line",
+                        "carried",
+                        "accme_activity_id",
+                        "credits_value",
+                    ]
+                ].rename(columns={"credits_value": "credits"}),
+            )
+    except sa.exc.IntegrityError as exc:
+        raise AlreadySentError(
+            "the ledger refused this load: another run already sent or ingested some of these claims "
+            f"({type(exc.orig).__name__}); nothing from this run was committed. Run again to re-judge."
+        ) from None
+
+
+def mark_batch_written(engine: Engine, batch_id: str, sha256: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(batches.update().where(batches.c.batch_id == batch_id).values(status="written", sha256=sha256))

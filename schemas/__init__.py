@@ -1,0 +1,4 @@
+"""Declarations only: column vocabularies, pandera models and the reason-code enum.
+
+Nothing here reads files or executes rules; `transform/` does that.
+"""

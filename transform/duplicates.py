@@ -1,0 +1,35 @@
+"""Repeats inside one run's input: identical rows, conflicting rows, and later files winning."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from schemas.portal_claim import CLAIM_FIELDS
+from schemas.reasons import Reason
+
+
+def row_fingerprints(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.Series:
+    return pd.util.hash_pandas_object(frame[list(columns)].astype("string"), index=False)
+
+
+def input_repeats(raw_claims: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(`repeat_reason`, `conflicting`) over the run's input rows, in file order then line order.
+
+    `repeat_reason` marks rows that are not judged at all (outcome `duplicate`): an identical
+    copy of an earlier row, or a claim that a later file states again (the later file wins).
+    `conflicting` marks every row of a claim id stated twice in one file with different values.
+    """
+    prints = row_fingerprints(raw_claims, CLAIM_FIELDS)
+    has_id = raw_claims["claim_id"].notna()
+    keyed = pd.DataFrame({"claim_id": raw_claims["claim_id"], "file_order": raw_claims["file_order"], "print": prints})
+    identical = has_id & keyed.duplicated(["claim_id", "print"], keep="first")
+    last_file = keyed[has_id].groupby("claim_id")["file_order"].transform("max")
+    superseded = has_id & (keyed["file_order"] < last_file.reindex(keyed.index))
+    reason = pd.Series(pd.NA, index=raw_claims.index, dtype="string")
+    reason[superseded] = Reason.SUPERSEDED_BY_LATER_FILE.value
+    reason[identical & ~superseded] = Reason.REPEATED_IN_INPUT.value
+    distinct = keyed[has_id & reason.isna()]
+    variants = distinct.groupby(["file_order", "claim_id"])["print"].transform("nunique")
+    conflicting = pd.Series(False, index=raw_claims.index)
+    conflicting[variants.index] = (variants > 1).to_numpy()
+    return reason, conflicting

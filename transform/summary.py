@@ -1,0 +1,39 @@
+"""Counting a judged run: outcomes, carried-over claims and reasons (the `--json` contract)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from schemas.reasons import DELAY_PRECEDENCE, OUTCOMES, Outcome
+
+
+class InvariantError(AssertionError):
+    """Input rows do not equal the sum of outcomes: the run must not load."""
+
+
+def run_counts(claims: pd.DataFrame, input_rows: int) -> dict:
+    fresh = claims[~claims["from_ledger"].astype(bool)]
+    carried = claims[claims["from_ledger"].astype(bool)]
+    counts = {"input_rows": int(input_rows)}
+    by_outcome = fresh["outcome"].value_counts()
+    counts.update({o: int(by_outcome.get(o, 0)) for o in OUTCOMES})
+    if sum(counts[o] for o in OUTCOMES) != input_rows or len(fresh) != input_rows:
+        raise InvariantError(
+            f"input rows ({input_rows}) != sum of outcomes ({sum(counts[o] for o in OUTCOMES)}); nothing was loaded"
+        )
+    carried_counts = carried["outcome"].value_counts()
+    carried_over = {o: int(carried_counts.get(o, 0)) for o in ("submitted", "delayed", "rejected")}
+    for other in carried_counts.index.difference(list(carried_over)):
+        carried_over[str(other)] = int(carried_counts[other])
+    delays = {r.value for r in DELAY_PRECEDENCE}
+    reasons: dict[str, dict[str, int]] = {"rejected": {}, "delayed": {}}
+    for kind in ("rejected", "delayed"):
+        rows = fresh[fresh["outcome"] == kind]
+        codes = rows["reason"].value_counts().sort_index()
+        reasons[kind] = {str(code): int(n) for code, n in codes.items()}
+    assert all(code in delays for code in reasons["delayed"]), "a delay carries a delay reason"
+    return {"counts": counts, "carried_over": carried_over, "reasons": reasons}
+
+
+def outcome_of(claims: pd.DataFrame, outcome: Outcome) -> pd.DataFrame:
+    return claims[claims["outcome"] == outcome.value]

@@ -1,0 +1,94 @@
+"""Row rules: typed parsing of `raw_claims` and one boolean defect mask per reason code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from schemas.portal_claim import FREE_TEXT_FIELDS, REQUIRED_CLAIM_FIELDS
+from schemas.reasons import Reason
+from transform.parse import (
+    digits_only_id,
+    npi_is_valid,
+    parse_birth_mmdd,
+    parse_credits,
+    parse_dates,
+    parse_state,
+    parse_yes_no,
+    starts_like_formula,
+)
+
+# "AMA PRA Category 1 Credit™", "AMA PRA Category 1 Credits", "ama pra category 1 credit(s)" ...
+_CATEGORY_1 = r"^ama pra category (?:1|one|i) credits?(?:\(s\))?$"
+# MD, DO and their spellings (M.D., D.O.), MBBS, MBChB, also inside "MD, PhD" or "MD/MPH".
+_PHYSICIAN = r"(?:^|[\s,;/|&+])(?:md|do|mbbs|mbchb|mbbch|bmbs|physician)(?:$|[\s,;/|&+])"
+
+
+def parse_claims(raw_claims: pd.DataFrame) -> pd.DataFrame:
+    """`typed_claims`: the raw text columns kept, typed columns added (a new frame)."""
+    claims = raw_claims.copy()
+    claims["completion"] = parse_dates(raw_claims["completion_date"])
+    claims["claimed"] = parse_dates(raw_claims["claim_date"])
+    claims["credits_value"] = parse_credits(raw_claims["credits"])
+    claims["birth_mmdd"] = parse_birth_mmdd(raw_claims["birth_date"])
+    claims["state_code"] = parse_state(raw_claims["license_state"])
+    claims["npi_digits"] = digits_only_id(raw_claims["npi"])
+    claims["license_digits"] = raw_claims["license_number"].astype("string").str.strip()
+    claims["consented"] = parse_yes_no(raw_claims["consent"])
+    status = raw_claims["status"].astype("string").str.strip().str.casefold()
+    claims["revoked_in_portal"] = status.isin(["revoked", "inactive", "cancelled", "canceled", "deleted"]).fillna(False)
+    return claims
+
+
+def row_defects(claims: pd.DataFrame, *, cutoff: pd.Timestamp, as_of: pd.Timestamp) -> dict[Reason, pd.Series]:
+    """Each row rule as a mask over `typed_claims`; precedence is applied by the caller."""
+    missing_required = claims[list(REQUIRED_CLAIM_FIELDS)].isna().any(axis=1)
+    completion_bad = claims["completion_date"].notna() & claims["completion"].isna()
+    claimed_bad = claims["claim_date"].notna() & claims["claimed"].isna()
+    credits = claims["credits_value"]
+    credits_bad = claims["credits"].notna() & (credits.isna() | (credits <= 0) | ~np.isfinite(credits))
+    # 0.25 steps, tolerant of binary fractions such as 0.1 + 0.15.
+    quarters = credits * 4
+    not_quarter = credits.notna() & (credits > 0) & ((quarters - quarters.round()).abs() > 1e-9)
+    credit_type = (
+        claims["credit_type"].astype("string").str.replace("™", "", regex=False).str.replace("(tm)", "", regex=False)
+    )
+    credit_type = credit_type.str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+    degree = claims["degree"].astype("string").str.casefold().str.replace(".", "", regex=False).str.strip()
+    degree_given = degree.notna() & (degree != "")
+    is_physician = degree.str.contains(_PHYSICIAN, regex=True).fillna(False)
+    # Portals ask permission when credit is claimed and many exports leave the column out or
+    # blank: only an explicit refusal, or a value that is not a yes/no, withholds the claim.
+    no_consent = claims["consent"].notna() & claims["consented"].ne(True).fillna(True).astype(bool)
+    npi_given = claims["npi_digits"].notna()
+    state_given = claims["license_state"].notna()
+    birth_given = claims["birth_date"].notna()
+    formula_like = np.logical_or.reduce([starts_like_formula(claims[f]) for f in FREE_TEXT_FIELDS])
+    return {
+        Reason.MISSING_REQUIRED_FIELD: missing_required,
+        Reason.INVALID_DATE: completion_bad | claimed_bad,
+        Reason.INVALID_CREDITS: credits_bad,
+        Reason.CREDITS_NOT_QUARTER_HOUR: not_quarter,
+        Reason.EARNED_BEFORE_CUTOFF: (claims["completion"] < cutoff).fillna(False),
+        Reason.COMPLETED_IN_FUTURE: (claims["completion"] > as_of).fillna(False),
+        Reason.NOT_AMA_PRA_CATEGORY_1: credit_type.notna() & ~credit_type.str.match(_CATEGORY_1).fillna(False),
+        Reason.NOT_PHYSICIAN: degree_given & ~is_physician,
+        Reason.NO_REPORTING_CONSENT: no_consent,
+        Reason.INVALID_NPI: npi_given & ~npi_is_valid(claims["npi_digits"]),
+        Reason.INVALID_LICENSE_STATE: state_given & claims["state_code"].isna(),
+        Reason.INVALID_BIRTH_DATE: birth_given & claims["birth_mmdd"].isna(),
+        Reason.FORMULA_LIKE_TEXT: pd.Series(formula_like, index=claims.index),
+        Reason.CLAIM_REVOKED: claims["revoked_in_portal"] | (credits == 0).fillna(False),
+        Reason.LEARNER_IDENTITY_INCOMPLETE: ~birth_given | ~state_given,
+    }
+
+
+def first_reason(masks: dict[Reason, pd.Series], precedence: tuple[Reason, ...], index: pd.Index) -> pd.Series:
+    """The first reason (in precedence order) whose mask holds, else NA."""
+    present = [r for r in precedence if r in masks]
+    if not present:
+        return pd.Series(pd.NA, index=index, dtype="string")
+    conditions = [masks[r].reindex(index, fill_value=False).to_numpy(dtype=bool) for r in present]
+    chosen = np.select(conditions, [r.value for r in present], default="")
+    out = pd.Series(chosen, index=index, dtype="string")
+    return out.mask(out == "")

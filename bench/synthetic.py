@@ -270,7 +270,6 @@ def make_activity_map(n_activities: int = 400, seed: int = 7) -> pd.DataFrame:
         end[members] = start[members]
         max_credits[members] = max_credits[head_of].clip(max=2.0)
         accme[members] = accme[head_of]
-        kind[members] = 0
         is_series[members] = True
 
     # About 5% not registered yet (never a series member, so a series stays consistent).

@@ -109,5 +109,133 @@ def check_mappings(
     raise typer.Exit(1 if records else 0)
 
 
+# status, delayed and report only read the ledger: they never import Prefect (a temporary Prefect
+# server costs seconds), so staff get an answer at once.
+
+
+def _ledger_reader():  # type: ignore[no-untyped-def]
+    from flows.settings import Settings
+    from load.ledger.queries import open_reader
+
+    settings = Settings()
+    return settings, open_reader(settings.database_url)
+
+
+def _today(value: str | None, timezone: str):  # type: ignore[no-untyped-def]
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return datetime.now(ZoneInfo(timezone)).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-26", param_hint="--as-of") from None
+
+
+@app.command()
+def status(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="how many recent runs")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Recent runs: when, trigger and who, counts by outcome, files, state."""
+    from flows.views import print_runs
+    from load.ledger.queries import recent_runs
+
+    settings, engine = _ledger_reader()
+    records = recent_runs(engine, limit) if engine else []
+    if as_json:
+        print(json.dumps({"runs": records}, indent=2))
+    elif records:
+        print_runs(out, records, settings.timezone)
+    else:
+        out.print("No runs yet.")
+
+
+@app.command()
+def delayed(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="count ages on this date (default today)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Claims waiting to be reported: why, since when, how many days old."""
+    from flows.views import print_delayed
+    from load.ledger.queries import REPORTING_EXPECTATION_DAYS, DELAYED_COLUMNS, delayed_claims
+
+    settings, engine = _ledger_reader()
+    today = _today(as_of, settings.timezone)
+    if engine:
+        waiting = delayed_claims(engine, today, settings.timezone)
+    else:
+        import pandas as pd
+
+        waiting = pd.DataFrame(columns=[*DELAYED_COLUMNS, "days_since_completion", "days_delayed", "past_expectation"])
+    if as_json:
+        records = waiting.astype(object).where(waiting.notna(), None).to_dict("records")
+        print(json.dumps({
+            "as_of": today.isoformat(),
+            "expectation_days": REPORTING_EXPECTATION_DAYS,
+            "count": len(records),
+            "past_expectation": sum(bool(r["past_expectation"]) for r in records),
+            "claims": records,
+        }, indent=2))
+    elif len(waiting):
+        print_delayed(out, waiting, today.isoformat(), REPORTING_EXPECTATION_DAYS)
+    else:
+        out.print("No claims are waiting.")
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="a run id (the first 8 characters are enough)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Where a run's report and registry files are, and its summary."""
+    from flows.views import print_report
+    from load.ledger.queries import AmbiguousRunIdError, run_report
+
+    settings, engine = _ledger_reader()
+    try:
+        record = run_report(engine, run_id.strip()) if engine else None
+    except AmbiguousRunIdError as exc:
+        err.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(1) from None
+    if record is None:
+        err.print(f"[bold red]No run {run_id!r} in the ledger.[/] `cme-relay status` lists recent runs.")
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(record, indent=2))
+    else:
+        print_report(out, record, settings.timezone)
+
+
+@app.command()
+def serve(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be served, then exit")] = False,
+) -> None:
+    """Run the two-weekly schedule on this machine (no worker needed); Ctrl+C stops and pauses it."""
+    from datetime import UTC, datetime
+
+    from flows.schedule import biweekly_schedule
+    from flows.settings import Settings
+
+    settings = Settings()
+    schedule = biweekly_schedule(settings.timezone)
+    _prefect_environment()
+    from flows.schedule import build_deployment
+
+    deployment = build_deployment(settings.timezone)
+    out.print(f"Deployment [bold]{deployment.flow_name}/{deployment.name}[/] ({deployment.entrypoint})")
+    out.print(f"  schedule: {schedule.describe()}, anchored {schedule.anchor.isoformat()}")
+    out.print(f"  at most {deployment.concurrency_limit} run at a time; parameters {json.dumps(deployment.parameters)}"
+              f", scheduled runs {json.dumps(deployment.schedules[0].parameters)}")
+    for when in schedule.next_runs(datetime.now(UTC), 3):
+        out.print(f"  next run: {when:%A %Y-%m-%d %H:%M %Z}")
+    if dry_run:
+        return
+    from prefect import serve as prefect_serve
+
+    prefect_serve(deployment, limit=1)
+
+
 if __name__ == "__main__":
     app()

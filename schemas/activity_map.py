@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -19,13 +20,20 @@ REQUIRED_MAP_FIELDS: tuple[str, ...] = ("portal_activity_id", "accme_activity_id
 
 
 class ActivityMap(pa.DataFrameModel):
-    """A usable map: one row per portal id; the ACCME id is digits or missing (not registered)."""
+    """A usable map (`transform.mapping.usable_activity_map`): one row per portal id; the ACCME id
+    is digits or missing (not registered); a maximum, when known, is positive."""
 
     portal_activity_id: Series[str] = pa.Field(unique=True)
     accme_activity_id: Series[str] = pa.Field(nullable=True, str_matches=r"^\d+$")
-    max_credits: Series[float] = pa.Field(nullable=True, gt=0)
-    start_date: Series[pa.DateTime] = pa.Field(nullable=True)
-    end_date: Series[pa.DateTime] = pa.Field(nullable=True)
+    max_credits_value: Series[float] = pa.Field(nullable=True, gt=0)
+    start: Series[pa.DateTime] = pa.Field(nullable=True)
+    end: Series[pa.DateTime] = pa.Field(nullable=True)
+
+    @pa.dataframe_check
+    def registered_rows_end_after_start(cls, frame: pd.DataFrame) -> pd.Series:
+        # A row whose dates are reversed is usable only as "not registered" (its claims wait).
+        reversed_dates = (frame["end"] < frame["start"]).fillna(False)
+        return ~(reversed_dates & frame["accme_activity_id"].notna())
 
     class Config:
         strict = False

@@ -25,6 +25,9 @@ SENT_COLUMNS = [
     "version",
     "live",
 ]
+# Reasons after DUPLICATE_COMPLETION in precedence (CLAIM_REVOKED and the delays).
+_ORDER = (*REJECTION_PRECEDENCE, *DELAY_PRECEDENCE)
+CROSS_CLAIM_LATER = frozenset(_ORDER[_ORDER.index(Reason.DUPLICATE_COMPLETION) + 1 :])
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,19 @@ class LedgerView:
     @classmethod
     def empty(cls, raw_columns: list[str]) -> LedgerView:
         return cls(
-            pending=pd.DataFrame(columns=raw_columns),
-            sent=pd.DataFrame(columns=SENT_COLUMNS),
+            pending=pd.DataFrame({c: pd.Series(dtype="string") for c in raw_columns}),
+            sent=pd.DataFrame(
+                {
+                    "claim_id": pd.Series(dtype="string"),
+                    "learner_id": pd.Series(dtype="string"),
+                    "accme_activity_id": pd.Series(dtype="string"),
+                    "completion": pd.Series(dtype="datetime64[ns]"),
+                    "credits_value": pd.Series(dtype="float64"),
+                    "fingerprint": pd.Series(dtype="string"),
+                    "version": pd.Series(dtype="int64"),
+                    "live": pd.Series(dtype=bool),
+                }
+            ),
             last_sent=pd.DataFrame(columns=["claim_id", *REGISTRY_FIELDS]),
         )
 
@@ -77,7 +91,10 @@ def judge_run(
     masks[Reason.CLAIM_REVOKED] = masks[Reason.CLAIM_REVOKED] & ~held_now
     blocking = [r for r in (*REJECTION_PRECEDENCE, *DELAY_PRECEDENCE) if r in masks]
     sendable = ~pd.concat([masks[r] for r in blocking], axis=1).any(axis=1)
-    cross = cross_claim_defects(typed, sendable, ledger.sent[ledger.sent["live"].astype(bool)])
+    # Held back only by reasons that rank after the cross-claim rules: still measured against them.
+    earlier = [r for r in blocking if r not in CROSS_CLAIM_LATER]
+    contenders = ~pd.concat([masks[r] for r in earlier], axis=1).any(axis=1)
+    cross = cross_claim_defects(typed, sendable, ledger.sent[ledger.sent["live"].astype(bool)], contenders)
     masks[Reason.DUPLICATE_COMPLETION] = cross[Reason.DUPLICATE_COMPLETION]
     masks[Reason.CREDITS_EXCEED_ACTIVITY_MAX] = (
         masks[Reason.CREDITS_EXCEED_ACTIVITY_MAX] | cross[Reason.CREDITS_EXCEED_ACTIVITY_MAX]

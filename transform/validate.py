@@ -18,10 +18,12 @@ from transform.parse import (
     starts_like_formula,
 )
 
-# "AMA PRA Category 1 Credit™", "AMA PRA Category 1 Credits", "ama pra category 1 credit(s)" ...
-_CATEGORY_1 = r"^ama pra category (?:1|one|i) credits?(?:\(s\))?$"
-# MD, DO and their spellings (M.D., D.O.), MBBS, MBChB, also inside "MD, PhD" or "MD/MPH".
-_PHYSICIAN = r"(?:^|[\s,;/|&+])(?:md|do|mbbs|mbchb|mbbch|bmbs|physician)(?:$|[\s,;/|&+])"
+# "AMA PRA Category 1 Credit™", "AMA PRA Category 1 Credits", "ama pra category 1 credit(s)",
+# "... Credit (TM)", "AMA PRA Category 1" ... after case folding and dropping trademark signs.
+_CATEGORY_1 = r"^ama pra category (?:1|one|i)(?: credits?(?:\(s\))?)?$"
+_TRADEMARK = r"™|®|\(tm\)|\(r\)"
+# MD, DO and their spellings (M.D., D.O.), MBBS, MBChB, also inside "MD, PhD", "MD/MPH", "MD-PhD".
+_PHYSICIAN = r"(?:^|[^a-z0-9])(?:md|do|mbbs|mbchb|mbbch|bmbs|physician)(?:$|[^a-z0-9])"
 
 
 def parse_claims(raw_claims: pd.DataFrame) -> pd.DataFrame:
@@ -50,10 +52,8 @@ def row_defects(claims: pd.DataFrame, *, cutoff: pd.Timestamp, as_of: pd.Timesta
     # 0.25 steps, tolerant of binary fractions such as 0.1 + 0.15.
     quarters = credits * 4
     not_quarter = credits.notna() & (credits > 0) & ((quarters - quarters.round()).abs() > 1e-9)
-    credit_type = (
-        claims["credit_type"].astype("string").str.replace("™", "", regex=False).str.replace("(tm)", "", regex=False)
-    )
-    credit_type = credit_type.str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+    credit_type = claims["credit_type"].astype("string").str.casefold().str.replace(_TRADEMARK, "", regex=True)
+    credit_type = credit_type.str.replace(r"\s+", " ", regex=True).str.strip()
     degree = claims["degree"].astype("string").str.casefold().str.replace(".", "", regex=False).str.strip()
     degree_given = degree.notna() & (degree != "")
     is_physician = degree.str.contains(_PHYSICIAN, regex=True).fillna(False)

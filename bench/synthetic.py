@@ -132,6 +132,7 @@ TITLE_TOPICS = np.array(
 )  # fmt: skip
 
 _EPOCH = np.datetime64("1970-01-01", "D")
+REDRAW_ROUNDS = 100  # repeats of a learner's activity redrawn (half with the same learner first)
 _NPI_PREFIX = (8, 0, 8, 4, 0)
 
 
@@ -377,17 +378,22 @@ def make_portal_export(
     *,
     rates: Mapping[str, float] | None = None,
     claim_window_days: int | None = None,
+    n_learners: int | None = None,
 ) -> pd.DataFrame:
     """``n`` synthetic credit claims against ``activity_map`` (headers as in ``MAP_COLUMNS``).
 
-    About n/8 learners with a stable identity each; rates of the defects in ``DEFAULT_RATES``
-    (override with ``rates``). Claim dates follow completion by 0-60 days and are never after
-    ``as_of``; with ``claim_window_days`` every claim is claimed within that many days before
-    ``as_of`` (a biweekly export). A learner's repeat of an activity on the same day is redrawn
-    (up to 100 rounds; only a tiny map with few learners could leave one).
+    ``n_learners`` learners (default n/8) with a stable identity each, every one claiming at
+    least once when n allows; rates of the defects in ``DEFAULT_RATES`` (override with
+    ``rates``). Claim dates follow completion by 0-60 days and are never after ``as_of``; with
+    ``claim_window_days`` every claim is claimed within that many days before ``as_of`` (a
+    biweekly export). A learner claims an ACCME activity (the sessions of a series count as one)
+    at most once: a repeat is redrawn, so the cumulative activity maximum rarely bites, as in a
+    real export. Only a map too small for a learner's number of claims leaves repeats.
     """
     if n < 0:
         raise ValueError("n must be non-negative")
+    if n_learners is not None and n_learners < 1:
+        raise ValueError("n_learners must be at least 1")
     r = _rates(rates)
     rng = np.random.default_rng(seed)
     cutoff, today = _day(CUTOFF), _day(as_of)
@@ -407,6 +413,11 @@ def make_portal_export(
     all_ids = np.concatenate([portal, u_ids])
     all_title = np.concatenate([a_title, _concat("Unlisted Session ", u_ids)])
     all_max = np.concatenate([a_max, rng.choice([0.5, 1.0, 1.5, 2.0, 3.0], size=n_unmapped)])
+    # What the cumulative rule groups by: the ACCME id (shared by a series), else the portal id.
+    a_accme = amap["ACCME Activity ID"].astype("string")
+    group_key = pd.concat([a_accme.fillna("portal:" + amap["Portal Activity ID"].astype(str)),
+                           pd.Series("portal:" + u_ids.astype(str))], ignore_index=True)  # fmt: skip
+    activity_group = pd.factorize(group_key)[0].astype(np.int64)
 
     # Popularity: a few activities draw many claims.
     popularity = rng.lognormal(0.0, 1.0, size=n_map)
@@ -462,16 +473,21 @@ def make_portal_export(
     future = rng.random(n) < r["future"]
     completion[future] = today + rng.integers(1, 31, size=int(future.sum()))
 
-    # Learners; where a learner would claim the same activity on the same day twice, the repeat
-    # gets another learner and another activity and day.
-    n_learners = max(1, n // 8)
-    learner = rng.integers(0, n_learners, size=n)
-    for _ in range(100):
-        dup = np.flatnonzero(_duplicated(learner, activity, completion))
+    # Learners: everyone in the pool claims once, the remaining claims go to random learners. A
+    # repeat of a learner's ACCME activity gets another activity and day; if that keeps failing
+    # (a learner with more claims than the map has room for), another learner too.
+    n_learners = max(1, n // 8) if n_learners is None else n_learners
+    once = rng.permutation(n_learners)[: min(n, n_learners)]
+    learner = rng.permutation(np.concatenate([once, rng.integers(0, n_learners, size=n - len(once))]))
+    checked = np.arange(n)  # after the first round only the redrawn rows' learners can repeat
+    for attempt in range(REDRAW_ROUNDS):
+        dup = checked[_duplicated(learner[checked], activity_group[activity[checked]])]
         if not len(dup):
             break
-        learner[dup] = rng.integers(0, n_learners, size=len(dup))
+        if attempt >= REDRAW_ROUNDS // 2:
+            learner[dup] = rng.integers(0, n_learners, size=len(dup))
         draw(dup)
+        checked = np.flatnonzero(np.isin(learner, learner[dup]))
     people = _learners(n_learners, rng, r)
     physician = people.pop("physician")[learner]
 

@@ -11,8 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Report physicians' CME credit from a portal export to ACCME's registry (PARS).",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Report physicians' CME credit from a portal export to ACCME's registry (PARS).",
+    no_args_is_help=True,
+    add_completion=False,
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -103,7 +106,9 @@ def check_mappings(
         print(json.dumps({"file": str(path), "problems": records}, indent=2))
     elif records:
         for r in records:
-            out.print(f"{r['source_file']}:{r['source_line']}: {r['problem']} ({r['portal_activity_id']}): {r['detail']}")
+            out.print(
+                f"{r['source_file']}:{r['source_line']}: {r['problem']} ({r['portal_activity_id']}): {r['detail']}"
+            )
     else:
         out.print(f"{path}: no problems found")
     raise typer.Exit(1 if records else 0)
@@ -159,7 +164,7 @@ def delayed(
 ) -> None:
     """Claims waiting to be reported: why, since when, how many days old."""
     from flows.views import print_delayed
-    from load.ledger.queries import REPORTING_EXPECTATION_DAYS, DELAYED_COLUMNS, delayed_claims
+    from load.ledger.queries import DELAYED_COLUMNS, REPORTING_EXPECTATION_DAYS, delayed_claims
 
     settings, engine = _ledger_reader()
     today = _today(as_of, settings.timezone)
@@ -171,13 +176,18 @@ def delayed(
         waiting = pd.DataFrame(columns=[*DELAYED_COLUMNS, "days_since_completion", "days_delayed", "past_expectation"])
     if as_json:
         records = waiting.astype(object).where(waiting.notna(), None).to_dict("records")
-        print(json.dumps({
-            "as_of": today.isoformat(),
-            "expectation_days": REPORTING_EXPECTATION_DAYS,
-            "count": len(records),
-            "past_expectation": sum(bool(r["past_expectation"]) for r in records),
-            "claims": records,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "as_of": today.isoformat(),
+                    "expectation_days": REPORTING_EXPECTATION_DAYS,
+                    "count": len(records),
+                    "past_expectation": sum(bool(r["past_expectation"]) for r in records),
+                    "claims": records,
+                },
+                indent=2,
+            )
+        )
     elif len(waiting):
         print_delayed(out, waiting, today.isoformat(), REPORTING_EXPECTATION_DAYS)
     else:
@@ -226,15 +236,53 @@ def serve(
     deployment = build_deployment(settings.timezone)
     out.print(f"Deployment [bold]{deployment.flow_name}/{deployment.name}[/] ({deployment.entrypoint})")
     out.print(f"  schedule: {schedule.describe()}, anchored {schedule.anchor.isoformat()}")
-    out.print(f"  at most {deployment.concurrency_limit} run at a time; parameters {json.dumps(deployment.parameters)}"
-              f", scheduled runs {json.dumps(deployment.schedules[0].parameters)}")
+    out.print(
+        f"  at most {deployment.concurrency_limit} run at a time; parameters {json.dumps(deployment.parameters)}"
+        f", scheduled runs {json.dumps(deployment.schedules[0].parameters)}"
+    )
     for when in schedule.next_runs(datetime.now(UTC), 3):
         out.print(f"  next run: {when:%A %Y-%m-%d %H:%M %Z}")
     if dry_run:
         return
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        # Works, but nobody can watch it, and the temporary server goes away with this process.
+        err.print(
+            "[yellow]No PREFECT_API_URL: serving against a temporary local Prefect server (no UI). "
+            "For the UI run `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api.[/]"
+        )
     from prefect import serve as prefect_serve
 
     prefect_serve(deployment, limit=1)
+
+
+@app.command()
+def rebuild(
+    batch_id: Annotated[str, typer.Argument(help="the batch id, e.g. PARS-20261126-1a2b3c4d-01")],
+    out_dir: Annotated[Path, typer.Option("--out", help="where to write the file")] = Path("rebuilt"),
+) -> None:
+    """Regenerate a batch's registry file from the ledger; exit 1 unless it matches the stored checksum."""
+    # Reads the ledger only: no Prefect here.
+    from flows.settings import Settings
+    from load.ledger.database import open_ledger
+    from load.ledger.rebuild import UnknownBatchError, rebuild_batch_file, stored_batch
+
+    engine = open_ledger(Settings().database_url, migrate=False)
+    try:
+        path, sha = rebuild_batch_file(engine, batch_id, out_dir)
+        stored = stored_batch(engine, batch_id)["sha256"]
+    except UnknownBatchError as exc:
+        err.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(1) from None
+    out.print(f"Rebuilt {path} sha256={sha}")
+    if stored is None:
+        err.print("[yellow]The ledger holds no checksum for this batch: its file was never written.[/]")
+    elif stored != sha:
+        err.print(f"[bold red]Checksum differs from the one stored when the file was written ({stored}).[/]")
+        raise typer.Exit(1)
+    else:
+        out.print("Matches the checksum stored when the file was written.")
 
 
 if __name__ == "__main__":

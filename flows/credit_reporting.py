@@ -20,6 +20,8 @@ from extract import read_activity_map, read_portal_export
 from extract.errors import ExtractError
 from extract.inbox import describe_inputs, discover_exports
 from flows.context import RunContext, code_version, resolve_as_of
+from flows.notify import notify_failure
+from flows.progress import FileProgress
 from flows.quiet_logs import EXPECTED_FAILURES, quiet_expected_failures
 from flows.settings import Settings
 from load.archive import archive_exports
@@ -37,7 +39,7 @@ from load.ledger.runs import (
 from load.ledger.state import ingested_checksums, read_ledger_view
 from load.ledger.write import BatchPlan, commit_load, mark_batch_written, plan_batches
 from load.registry_file import write_registry_batch, write_registry_text
-from load.report import write_run_report
+from load.reports import RunEnding, report_summary, write_run_report
 from transform.judge import JudgedRun, LedgerView, judge_run
 from transform.mapping import usable_activity_map
 from transform.summary import run_counts
@@ -51,14 +53,32 @@ def run_summary(state) -> dict:  # type: ignore[no-untyped-def]
     raise RuntimeError(f"the flow run ended in state {state.type.value} without a summary")
 
 
+TRANSIENT_DB_MESSAGES = ("database is locked", "database is busy", "database table is locked",
+                         "server closed the connection", "connection refused", "connection reset",
+                         "could not connect", "terminating connection", "connection timed out")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth retrying: a locked SQLite file or a dropped/refused database connection."""
+    if isinstance(exc, RetriableLoadError):
+        return True
+    import sqlalchemy as sa
+
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa.exc.DisconnectionError):
+        return True
+    if isinstance(exc, sa.exc.OperationalError):
+        return any(m in str(exc.orig).lower() for m in TRANSIENT_DB_MESSAGES)
+    return False
+
+
 def _retriable(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
     # Only transient failures are retried; a data problem is an outcome, never a retry.
     try:
         state.result()
-    except RetriableLoadError:
-        return True
-    except Exception:
-        return False
+    except Exception as exc:
+        return is_transient(exc)
     return False
 
 
@@ -81,10 +101,13 @@ def plan_inputs(ctx: RunContext, exports: list[str] | None) -> pd.DataFrame:
 def extract_claims(files: pd.DataFrame) -> pd.DataFrame:
     """`raw_claims` of every export to ingest, in file order (a later file's claim wins)."""
     frames = []
-    for order, row in enumerate(files[files["note"].isna()].itertuples()):
-        raw = read_portal_export(Path(row.path))
-        frames.append(raw.assign(file_order=order))
-        get_run_logger().info("read %s: %d rows", row.file_name, len(raw))
+    to_read = files[files["note"].isna()]
+    with FileProgress(len(to_read)) as progress:  # drawn on a terminal only
+        for order, row in enumerate(to_read.itertuples()):
+            raw = read_portal_export(Path(row.path))
+            frames.append(raw.assign(file_order=order))
+            get_run_logger().info("read %s: %d rows", row.file_name, len(raw))
+            progress.file_done(row.file_name, len(raw))
     return pd.concat(frames, ignore_index=True) if frames else _empty_claims()
 
 
@@ -157,11 +180,18 @@ def _write_batch(ctx: RunContext, batch_id: str, file_name: str, rows: pd.DataFr
 @task(cache_policy=NO_CACHE)
 def finish_interrupted_work(ctx: RunContext) -> list[Path]:
     """A run that died after its load committed: write its files from the ledger now."""
+    from extract.checksums import sha256_file
+
     closed = close_interrupted_runs(ctx.engine, ctx.run_id)
     written = []
     for batch in unfinished_batches(ctx.engine).itertuples():
         rows, created = batch_rows(ctx.engine, batch.batch_id)
         written += _write_batch(ctx, batch.batch_id, batch.file_name, rows, created)
+    # The recovering run names the files it wrote for the dead one, so the audit trail has them.
+    record_output_files(ctx.engine, ctx.run_id, [
+        {"role": "registry", "file_name": p.name, "path": str(p), "sha256": sha256_file(p),
+         "note": "recovered: written from the ledger"} for p in written
+    ])
     if closed or written:
         get_run_logger().warning("recovered %d interrupted run(s), wrote %d pending file(s)", len(closed), len(written))
     return written
@@ -169,11 +199,26 @@ def finish_interrupted_work(ctx: RunContext) -> list[Path]:
 
 @task(cache_policy=NO_CACHE)
 def write_reports(ctx: RunContext, summary: dict, judged: JudgedRun | None, files: pd.DataFrame | None) -> list[Path]:
-    header = ctx.report_header(files)
-    return write_run_report(ctx.settings.reports / ctx.run_id, summary, header, judged.claims if judged else None)
+    """The run report, built from the ledger; `ending` is what the run record does not hold yet."""
+    from flows.artifacts import publish_run_artifacts
+    from load.ledger.database import redact_url
+
+    ending = RunEnding(status=summary["status"], error=summary["error"], input_files=files)
+    settings = {
+        "ledger": redact_url(ctx.settings.database_url),
+        "rows per registry file": ctx.settings.batch_max_rows,
+        "tab-delimited copy": "yes" if ctx.settings.registry_text else "no",
+        "office time zone": ctx.settings.timezone,
+    }
+    paths = write_run_report(ctx.engine, ctx.run_id, ctx.settings.reports, ending=ending, settings=settings)
+    try:  # the artifacts mirror the report for the UI; the report files are the record
+        publish_run_artifacts(report_summary(ctx.engine, ctx.run_id, ending=ending))
+    except Exception as exc:
+        get_run_logger().warning("could not publish the run's Prefect artifacts: %s", type(exc).__name__)
+    return paths
 
 
-@flow(name="credit-reporting", log_prints=False)
+@flow(name="credit-reporting", log_prints=False, on_failure=[notify_failure], on_crashed=[notify_failure])
 def credit_reporting(
     exports: list[str] | None = None,
     mappings: str | None = None,

@@ -97,7 +97,8 @@ def build_deployment(timezone: str) -> RunnerDeployment:
 
     from flows.credit_reporting import credit_reporting
 
-    return credit_reporting.to_deployment(
+    # to_deployment is sync here (no running event loop); its annotation also admits the async form.
+    return credit_reporting.to_deployment(  # type: ignore[return-value]
         name=DEPLOYMENT_NAME,
         schedules=[prefect_schedule(timezone)],
         concurrency_limit=CONCURRENCY_LIMIT,

@@ -35,8 +35,15 @@ def _outcomes(counts: dict) -> str:
 
 def print_runs(console: Console, records: list[dict], timezone: str) -> None:
     table = Table(title=f"Recent runs (times in {timezone})")
-    for name, justify in (("started", "left"), ("run", "left"), ("trigger / who", "left"), ("state", "left"),
-                          ("rows in", "right"), ("outcomes", "left"), ("files", "left")):
+    for name, justify in (
+        ("started", "left"),
+        ("run", "left"),
+        ("trigger / who", "left"),
+        ("state", "left"),
+        ("rows in", "right"),
+        ("outcomes", "left"),
+        ("files", "left"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in records:
         files = [*r["files"]["export"], *r["files"]["registry"]]
@@ -57,7 +64,9 @@ def print_runs(console: Console, records: list[dict], timezone: str) -> None:
 
 def print_delayed(console: Console, delayed: pd.DataFrame, today: str, expectation_days: int) -> None:
     late = int(delayed["past_expectation"].sum())
-    table = Table(title=f"Waiting claims on {today}: {len(delayed)}, {late} past the {expectation_days}-day expectation")
+    table = Table(
+        title=f"Waiting claims on {today}: {len(delayed)}, {late} past the {expectation_days}-day expectation"
+    )
     for name in ("claim", "activity", "ACCME id", "reason", "completed", "days since", "waiting since", "days waiting"):
         table.add_column(name, justify="right" if name.startswith("days") else "left")
     for r in delayed.astype(object).where(delayed.notna(), None).itertuples():
@@ -76,15 +85,20 @@ def print_delayed(console: Console, delayed: pd.DataFrame, today: str, expectati
     for reason, n in delayed["reason"].value_counts().sort_index().items():
         console.print(f"  {reason}: {n} - {STAFF_FIX.get(str(reason), '')}")
     if late:
-        console.print(f"[bold red]{late} claim(s) completed more than {expectation_days} days ago are still waiting.[/]")
+        console.print(
+            f"[bold red]{late} claim(s) completed more than {expectation_days} days ago are still waiting.[/]"
+        )
 
 
 def print_report(console: Console, record: dict, timezone: str) -> None:
-    console.print(f"[bold]Run {record['run_id']}[/] - {_status(record['status'])}"
-                  + (" (dry run)" if record["dry_run"] else ""))
-    console.print(f"  as of {record['as_of']}, {record['trigger']} by {record['triggered_by']}, "
-                  f"started {local_time(record['started_at'], timezone)}, "
-                  f"finished {local_time(record['finished_at'], timezone)} ({timezone})")
+    console.print(
+        f"[bold]Run {record['run_id']}[/] - {_status(record['status'])}" + (" (dry run)" if record["dry_run"] else "")
+    )
+    console.print(
+        f"  as of {record['as_of']}, {record['trigger']} by {record['triggered_by']}, "
+        f"started {local_time(record['started_at'], timezone)}, "
+        f"finished {local_time(record['finished_at'], timezone)} ({timezone})"
+    )
     if record["error"]:
         console.print(f"  [red]error: {record['error']}[/]")
     table = Table(title="Outcomes")

@@ -30,6 +30,7 @@ class ActivityMap(pa.DataFrameModel):
     end: Series[pa.DateTime] = pa.Field(nullable=True)
 
     @pa.dataframe_check
+    @classmethod
     def registered_rows_end_after_start(cls, frame: pd.DataFrame) -> pd.Series:
         # A row whose dates are reversed is usable only as "not registered" (its claims wait).
         reversed_dates = (frame["end"] < frame["start"]).fillna(False)

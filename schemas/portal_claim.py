@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -79,15 +80,28 @@ class RawClaim(pa.DataFrameModel):
 
 
 class TypedClaim(pa.DataFrameModel):
-    """A claim after parsing; `reason` is null for a claim that passed every row rule."""
+    """A claim after `transform.validate.parse_claims`: the raw text kept, typed columns beside it.
+
+    A value that cannot be parsed is null here; the row rules turn that null into a reason.
+    """
 
     claim_id: Series[str] = pa.Field(nullable=True)
-    completion_date: Series[pa.DateTime] = pa.Field(nullable=True)
-    claim_date: Series[pa.DateTime] = pa.Field(nullable=True)
-    credits: Series[float] = pa.Field(nullable=True)
+    completion: Series[pa.DateTime] = pa.Field(nullable=True)
+    claimed: Series[pa.DateTime] = pa.Field(nullable=True)
+    credits_value: Series[float] = pa.Field(nullable=True)
     birth_mmdd: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{2}/\d{2}$")
-    license_state_code: Series[str] = pa.Field(nullable=True, str_length={"min_value": 2, "max_value": 2})
-    reason: Series[str] = pa.Field(nullable=True)
+    state_code: Series[str] = pa.Field(nullable=True, str_length={"min_value": 2, "max_value": 2})
+    npi_digits: Series[str] = pa.Field(nullable=True)
+    consented: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+    revoked_in_portal: Series[bool]
+    source_file: Series[str]
+    source_line: Series[int] = pa.Field(ge=1)
+
+    @pa.check("completion", "claimed", name="date_only")
+    @classmethod
+    def date_only(cls, values: pd.Series) -> pd.Series:
+        # The date part counts: no time of day survives parsing.
+        return values.isna() | (values == values.dt.normalize())
 
     class Config:
         strict = False

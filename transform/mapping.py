@@ -72,8 +72,9 @@ def usable_activity_map(raw_map: pd.DataFrame) -> pd.DataFrame:
     typed = parse_activity_map(raw_map)
     problems = _row_problems(raw_map, typed)
     broken = pd.concat([problems[code] for code in UNUSABLE_ROW_PROBLEMS], axis=1).any(axis=1)
-    typed["accme_activity_id"] = typed["accme_activity_id"].where(~broken)
-    typed["max_credits_value"] = typed["max_credits_value"].where(typed["max_credits_value"] > 0)
+    # Nothing of a broken row is trusted: not its id, nor its dates (which could reject for good).
+    for column in MAP_VALUE_COLUMNS:
+        typed[column] = typed[column].where(~broken)
     typed = typed[typed["portal_activity_id"].notna()]
     variants = typed.drop_duplicates(["portal_activity_id", *MAP_VALUE_COLUMNS]).groupby("portal_activity_id").size()
     ambiguous = typed["portal_activity_id"].map(variants) > 1

@@ -13,6 +13,7 @@ pipeline's implementation.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import io
 import re
@@ -28,6 +29,8 @@ from openpyxl import Workbook
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
+
+from crosscheck import Verdict, cross_check  # noqa: E402
 
 from bench.synthetic import (  # noqa: E402
     CATEGORY_1,
@@ -200,23 +203,39 @@ def classify(claims: pd.DataFrame, amap: pd.DataFrame, as_of: str = AS_OF) -> pd
         axis=1,
     ).any(axis=1)
     # Repeats: an identical row again is a duplicate outcome; one claim id with different values
-    # is a conflict (every copy); a second claim id for the same learner, activity and date is
-    # a duplicate completion (the first one in the file stands).
+    # is a conflict (every copy).
     repeated = c.duplicated(keep="first")
     flags[Reason.CONFLICTING_DUPLICATE] = ~repeated & c[~repeated]["claim_id"].duplicated(keep=False).reindex(
         c.index, fill_value=False
     )
     accme = c["portal_activity_id"].map(m["ACCME Activity ID"])
-    activity_key = accme.where(accme.notna() & (accme.astype(str) != ""), c["portal_activity_id"])
-    key = pd.DataFrame({"l": c["learner_id"], "a": activity_key, "d": completion})
-    eligible = ~repeated & ~flags[Reason.CONFLICTING_DUPLICATE]
-    flags[Reason.DUPLICATE_COMPLETION] = eligible & key[eligible].duplicated(keep="first").reindex(
-        c.index, fill_value=False
-    )
+    registered = mapped & accme.notna() & (accme.astype(str) != "")
     flags[Reason.CLAIM_REVOKED] = c["status"].str.casefold().eq("revoked")
     flags[Reason.ACTIVITY_NOT_MAPPED] = ~mapped
-    flags[Reason.ACTIVITY_NOT_REGISTERED] = mapped & (accme.isna() | (accme.astype(str) == ""))
+    flags[Reason.ACTIVITY_NOT_REGISTERED] = mapped & ~registered
     flags[Reason.LEARNER_IDENTITY_INCOMPLETE] = _blank(c["birth_date"]) | _blank(c["license_state"])
+    # Across claims: what is left once every row rule has had its say.
+    held = pd.DataFrame({code: f.fillna(False).astype(bool) for code, f in flags.items()})
+    only_delayed = held[list(DELAY_PRECEDENCE)].any(axis=1) & ~held.drop(columns=list(DELAY_PRECEDENCE)).any(axis=1)
+    series_max = pd.to_numeric(m["Max Credits"], errors="coerce").groupby(m["ACCME Activity ID"]).sum()
+    taking_part = pd.DataFrame(
+        {
+            "claim_id": c["claim_id"],
+            "learner": c["learner_id"],
+            "activity": accme,
+            "completion": completion,
+            "claimed": claimed,
+            "credits": credits,
+            "maximum": accme.map(series_max),
+        }
+    )
+    sendable = ~repeated & ~held.any(axis=1)
+    duplicate_completion, cumulative = _cross_claim(
+        taking_part[sendable], taking_part[~repeated & only_delayed & registered]
+    )
+    over_total = pd.Series(c.index.isin(list(cumulative)), index=c.index)
+    flags[Reason.DUPLICATE_COMPLETION] = pd.Series(c.index.isin(list(duplicate_completion)), index=c.index)
+    flags[Reason.CREDITS_EXCEED_ACTIVITY_MAX] = flags[Reason.CREDITS_EXCEED_ACTIVITY_MAX] | over_total
 
     outcome = pd.Series("submitted", index=c.index, dtype=object)
     reason = pd.Series(None, index=c.index, dtype=object)
@@ -231,7 +250,41 @@ def classify(claims: pd.DataFrame, amap: pd.DataFrame, as_of: str = AS_OF) -> pd
     result = pd.DataFrame({"outcome": outcome, "reason": reason})
     for code, hit in flags.items():
         result[f"flag_{code.value}"] = hit.fillna(False).astype(bool) & ~repeated
+    result["over_cumulative_max"] = over_total
     return result
+
+
+def _cross_claim(sendable: pd.DataFrame, delayed: pd.DataFrame) -> tuple[set[object], set[object]]:
+    """Rows rejected DUPLICATE_COMPLETION and rows over the cumulative activity maximum (fresh ledger).
+
+    Per learner and ACCME activity, the claims that would otherwise be sent, in order of completion
+    date, claim date and claim id: a second claim id for the same completion date is a duplicate
+    completion (the first stands, whatever becomes of it) and counts for nothing; then a claim that
+    would take the learner's total past the activity's maximum (a series: the sum of its sessions'
+    maxima) is refused and uses up nothing. Claims held back only by a delay are then measured
+    against what is kept, as both rejections rank before every delay; they never crowd out a claim
+    that can be sent now.
+    """
+    ordered = sendable.sort_values(["completion", "claimed", "claim_id"], kind="stable")
+    repeat = ordered.duplicated(["learner", "activity", "completion"], keep="first")
+    duplicate: set[object] = set(ordered.index[repeat])
+    over: set[object] = set()
+    days: dict[tuple[str, str], set[pd.Timestamp]] = {}
+    total: dict[tuple[str, str], float] = {}
+    for row in ordered[~repeat].itertuples():
+        key = (row.learner, row.activity)
+        if total.get(key, 0.0) + row.credits > row.maximum + 1e-9:
+            over.add(row.Index)
+        else:
+            days.setdefault(key, set()).add(row.completion)
+            total[key] = total.get(key, 0.0) + row.credits
+    for row in delayed.itertuples():
+        key = (row.learner, row.activity)
+        if row.completion in days.get(key, set()):
+            duplicate.add(row.Index)
+        elif total.get(key, 0.0) + row.credits > row.maximum + 1e-9:
+            over.add(row.Index)
+    return duplicate, over
 
 
 def summarize(result: pd.DataFrame) -> dict[str, int]:
@@ -276,22 +329,94 @@ BIWEEKLY_PLAN = {
     "no_consent": 1,
     "unmapped": 1,  # on CRS-0999, not in the map
 }
+UNMAPPED = ("CRS-0999", "Unlisted Journal Club")
+# Scenarios that move a claim to another activity: its learner must not have claimed that one.
+RETARGETED = {"cutoff_pair": "CRS-0101", "not_registered": NOT_REGISTERED, "unmapped": UNMAPPED[0]}
+# The only learners with two claims on one ACCME activity, each set on two clean claims of one
+# learner: (portal id, credits, completion date) of the earlier completion, then the later.
+BIWEEKLY_PAIRS: dict[str, tuple[tuple[str, float, str], tuple[str, float, str]]] = {
+    # both sessions of the series: 1 + 1 fits the series' maximum (the sum of its sessions' 1 + 1)
+    "series_both_sessions": (("CRS-0201", 1.0, "03/05/2024"), ("CRS-0202", 1.0, "03/12/2024")),
+    # 1 + 1 on CRS-0104 (max 1.5): the later completion is rejected CREDITS_EXCEED_ACTIVITY_MAX
+    "cumulative_over_max": (("CRS-0104", 1.0, "03/10/2026"), ("CRS-0104", 1.0, "09/15/2026")),
+}
+BIWEEKLY_LEARNERS = 175
 
 
-def make_biweekly(amap: pd.DataFrame) -> pd.DataFrame:
-    """~250 claims over the sample map: mostly submittable, every delay/rejection scenario present."""
+def _activity_keys(portal_ids: pd.Series, amap: pd.DataFrame) -> pd.Series:
+    """What a learner claims once: the ACCME activity (a series counts once), else the portal id."""
+    accme = portal_ids.map(amap.set_index("Portal Activity ID")["ACCME Activity ID"])
+    return accme.where(accme.notna() & accme.astype(str).ne(""), portal_ids).astype(str)
+
+
+def _set_activity(export: pd.DataFrame, row: object, portal_id: str, credits: float, day: str) -> None:
+    title = TITLES.get(portal_id, UNMAPPED[1])
+    export.loc[row, ["Activity ID", "Activity Title", "Credits", "Completion Date"]] = [portal_id, title, credits, day]
+
+
+def _pick_pairs(export: pd.DataFrame, clean: np.ndarray, amap: pd.DataFrame, rng: np.random.Generator) -> dict:
+    """Two clean claims of one learner per entry of BIWEEKLY_PAIRS, a different learner each,
+    none with another claim on the pair's ACCME activity. The claim made later (claim date, then
+    claim id) gets the earlier completion, so that only ordering by completion date rejects the
+    right one of the cumulative pair."""
+    keys = _activity_keys(export["Activity ID"], amap)
+    learners = export["Learner ID"]
+    counts = learners.iloc[clean].value_counts()
+    pool = list(rng.permutation(np.sort(counts[counts >= 2].index.to_numpy(dtype=str))))
+    picked: dict[str, tuple[object, object]] = {}
+    for name, (first, _) in BIWEEKLY_PAIRS.items():
+        target = _activity_keys(pd.Series([first[0]]), amap).iloc[0]
+        who = next(p for p in pool if not (keys[learners == p] == target).any())
+        pool.remove(who)
+        theirs = export.iloc[clean][learners.iloc[clean].eq(who).to_numpy()]
+        theirs = theirs.assign(claimed_on=pd.to_datetime(theirs["Claim Date"], format="%m/%d/%Y"))
+        earlier_claim, later_claim = theirs.sort_values(["claimed_on", "Claim ID"], kind="stable").index[-2:]
+        picked[name] = (later_claim, earlier_claim)  # (gets the earlier completion, gets the later one)
+    return picked
+
+
+def _pick_claims(export: pd.DataFrame, clean: list[int], amap: pd.DataFrame) -> dict[str, list[int]]:
+    """Rows for BIWEEKLY_PLAN in the (shuffled) order of `clean`; a retargeted claim's learner has
+    no claim on the new activity yet, so the export keeps one claim per learner and activity."""
+    claimed = set(zip(export["Learner ID"], _activity_keys(export["Activity ID"], amap), strict=True))
+    chosen: dict[str, list[int]] = {name: [] for name in BIWEEKLY_PLAN}
+    queue = list(clean)
+    for name, count in BIWEEKLY_PLAN.items():
+        target = RETARGETED.get(name)
+        key = None if target is None else _activity_keys(pd.Series([target]), amap).iloc[0]
+        for row in list(queue):
+            if len(chosen[name]) == count:
+                break
+            learner = export.loc[row, "Learner ID"]
+            if key is not None and (learner, key) in claimed:
+                continue
+            chosen[name].append(row)
+            queue.remove(row)
+            if key is not None:
+                claimed.add((learner, key))
+        assert len(chosen[name]) == count, name
+    return {name: sorted(rows) for name, rows in chosen.items()}
+
+
+def make_biweekly(amap: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[str, str]]]:
+    """~250 claims over the sample map by ~175 learners: mostly submittable, every delay and
+    rejection scenario present, one claim per learner and ACCME activity except BIWEEKLY_PAIRS.
+
+    Returns the export and, per pair scenario, the claim ids (earlier completion, later one).
+    """
     rng = np.random.default_rng(SEED)
     registered = amap[amap["ACCME Activity ID"].notna()]
     export = make_portal_export(
-        BIWEEKLY_ROWS, registered, seed=SEED, as_of=AS_OF, rates=SAMPLE_RATES, claim_window_days=14
-    )
+        BIWEEKLY_ROWS, registered, seed=SEED, as_of=AS_OF, rates=SAMPLE_RATES, claim_window_days=14,
+        n_learners=BIWEEKLY_LEARNERS,
+    )  # fmt: skip
     date = pd.to_datetime(export["Completion Date"], format="%m/%d/%Y")
     # The cutoff's two sides get exactly one claim each below: move chance hits off those days.
     export.loc[date == "2023-06-30", "Completion Date"] = "06/29/2023"
     export.loc[date == "2023-07-01", "Completion Date"] = "07/03/2023"
 
     # Learner-level: one learner without birth date, one without licensing state (every claim of
-    # theirs is identity-incomplete), chosen among complete physicians with few claims.
+    # theirs is identity-incomplete), chosen among complete physicians with several claims.
     first = classify(_canonical(export), amap)
     per_learner = export.assign(ok=first["outcome"].eq("submitted")).groupby("Learner ID")["ok"].agg(["sum", "size"])
     candidates = per_learner[(per_learner["sum"] == per_learner["size"]) & (per_learner["size"] >= 3)]
@@ -300,37 +425,34 @@ def make_biweekly(amap: pd.DataFrame) -> pd.DataFrame:
     export.loc[export["Learner ID"] == no_birth, "Date of Birth"] = None
     export.loc[export["Learner ID"] == no_state, "License State"] = None
 
-    # Claim-level scenarios on rows that would otherwise be submitted.
+    # Learner-level pairs, then claim-level scenarios, on rows that would otherwise be submitted.
     clean = np.flatnonzero(classify(_canonical(export), amap)["outcome"].eq("submitted").to_numpy())
-    plan = BIWEEKLY_PLAN
-    picked = rng.choice(clean, size=sum(plan.values()), replace=False)
-    chosen: dict[str, np.ndarray] = {}
-    at = 0
-    for name, count in plan.items():
-        chosen[name] = np.sort(picked[at : at + count])
-        at += count
-    rows = export.index
+    pairs = _pick_pairs(export, clean, amap, rng)
+    for name, rows in pairs.items():
+        for row, (portal_id, credits, day) in zip(rows, BIWEEKLY_PAIRS[name], strict=True):
+            _set_activity(export, row, portal_id, credits, day)
+    paired = {row for rows in pairs.values() for row in rows}
+    shuffled = [int(export.index[i]) for i in rng.permutation(clean) if export.index[i] not in paired]
+    chosen = _pick_claims(export, shuffled, amap)
 
-    before, after = rows[chosen["cutoff_pair"]]
-    for row, day in ((before, "06/30/2023"), (after, "07/01/2023")):
-        export.loc[row, ["Activity ID", "Activity Title", "Completion Date", "Credits"]] = [
-            "CRS-0101", TITLES["CRS-0101"], day, 1.0,
-        ]  # fmt: skip
-    for row in rows[chosen["not_registered"]]:
+    before, after = chosen["cutoff_pair"]
+    _set_activity(export, before, "CRS-0101", 1.0, "06/30/2023")
+    _set_activity(export, after, "CRS-0101", 1.0, "07/01/2023")
+    for row in chosen["not_registered"]:
         claimed = pd.Timestamp(dt.datetime.strptime(export.loc[row, "Claim Date"], "%m/%d/%Y"))
         span = (claimed - pd.Timestamp("2026-01-01")).days
         day = pd.Timestamp("2026-01-01") + pd.Timedelta(days=int(rng.integers(0, span + 1)))
-        export.loc[row, ["Activity ID", "Activity Title", "Completion Date", "Credits"]] = [
-            NOT_REGISTERED, TITLES[NOT_REGISTERED], day.strftime("%m/%d/%Y"), float(rng.choice([0.25, 0.5, 0.75])),
-        ]  # fmt: skip
-    export.loc[rows[chosen["revoked"]], "Claim Status"] = "Revoked"
-    export.loc[rows[chosen["other_credit"]], "Credit Type"] = "Participation"
-    over = rows[chosen["over_max"]]
+        _set_activity(export, row, NOT_REGISTERED, float(rng.choice([0.25, 0.5, 0.75])), day.strftime("%m/%d/%Y"))
+    export.loc[chosen["revoked"], "Claim Status"] = "Revoked"
+    export.loc[chosen["other_credit"], "Credit Type"] = "Participation"
+    over = chosen["over_max"]
     max_by_id = amap.set_index("Portal Activity ID")["Max Credits"]
     export.loc[over, "Credits"] = export.loc[over, "Activity ID"].map(max_by_id) + 0.5
-    export.loc[rows[chosen["no_consent"]], "Report Consent"] = "N"
-    export.loc[rows[chosen["unmapped"]], ["Activity ID", "Activity Title"]] = ["CRS-0999", "Unlisted Journal Club"]
-    return export
+    export.loc[chosen["no_consent"], "Report Consent"] = "N"
+    for row in chosen["unmapped"]:
+        export.loc[row, ["Activity ID", "Activity Title"]] = list(UNMAPPED)
+    ids = {name: (export.loc[a, "Claim ID"], export.loc[b, "Claim ID"]) for name, (a, b) in pairs.items()}
+    return export, ids
 
 
 # --------------------------------------------------------------------------- scenario files
@@ -493,10 +615,11 @@ def duplicate_rows() -> pd.DataFrame:
             dict(base),  # identical repeated row
             claim("CLM-0700002", j, "CRS-0104", 1.0, "09/02/2026", "11/20/2026"),
             claim("CLM-0700002", j, "CRS-0104", 1.5, "09/02/2026", "11/21/2026"),  # same id, other credits
-            claim("CLM-0700003", r, "CRS-0101", 2.0, "05/06/2025", "11/19/2026"),
-            claim("CLM-0700004", r, "CRS-0101", 2.0, "05/06/2025", "11/22/2026"),  # same learner/activity/date
+            claim("CLM-0700003", r, "CRS-0101", 1.0, "05/06/2025", "11/19/2026"),
+            claim("CLM-0700004", r, "CRS-0101", 1.0, "05/06/2025", "11/22/2026"),  # same learner/activity/date
             claim("CLM-0700005", c, "CRS-0104", 1.5, "09/03/2026", "11/20/2026"),
-            claim("CLM-0700006", r, "CRS-0101", 2.0, "06/07/2025", "11/22/2026"),  # same activity, other date
+            # same activity, other date: 1 + 1 stays within CRS-0101's maximum of 2
+            claim("CLM-0700006", r, "CRS-0101", 1.0, "06/07/2025", "11/22/2026"),
             claim("CLM-0700007", c, "CRS-0201", 1.0, "03/05/2024", "11/23/2026"),  # series session 1
             claim("CLM-0700008", c, "CRS-0202", 1.0, "03/12/2024", "11/23/2026"),  # series session 2
         ]
@@ -624,7 +747,72 @@ def _reasons_text(result: pd.DataFrame) -> str:
     return ", ".join(f"{reason} {n}" for (_, reason), n in counts.items())
 
 
-def main() -> None:
+def expected_by_claim(xlsx_notes: list[tuple[str, str]]) -> dict[str, dict[str, Verdict]]:
+    """Hand-stated verdicts of the files the reference classifier does not read, by claim id."""
+
+    def verdict(text: str) -> Verdict:
+        words = text.split()
+        return words[0], words[1] if len(words) > 1 and words[1].isupper() else None
+
+    date_forms = {f"CLM-0500{i + 1:03d}": verdict(e) for i, (_, _, e, _) in enumerate(DATE_FORMS)}
+    title_rows = {
+        re.search(r"\((CLM-\d+)\)", row).group(1): verdict(note.split("-> ")[-1])  # type: ignore[union-attr]
+        for row, note in xlsx_notes
+    }
+    return {"portal_export_date_forms.csv": date_forms, "portal_export_title_rows.xlsx": title_rows}
+
+
+def _pair_checks(
+    bw: pd.DataFrame, raw: pd.DataFrame, amap: pd.DataFrame, pair_ids: dict[str, tuple[str, str]]
+) -> dict[str, bool]:
+    """One claim per learner and ACCME activity except the pair scenarios, which come out as meant."""
+    keys = pd.DataFrame({"learner": raw["learner_id"], "activity": _activity_keys(raw["portal_activity_id"], amap)})
+    repeats = keys[keys.duplicated(keep=False)]
+    paired = {i for ids in pair_ids.values() for i in ids}
+    reasons = bw["reason"].astype(object).where(bw["reason"].notna(), None)
+    verdict = dict(zip(raw["claim_id"], zip(bw["outcome"], reasons, strict=True), strict=True))
+    series_first, series_second = pair_ids["series_both_sessions"]
+    earlier, later = pair_ids["cumulative_over_max"]
+    return {
+        "repeats only in the pair scenarios": set(raw.loc[repeats.index, "claim_id"]) == paired,
+        "both series sessions submitted": verdict[series_first] == verdict[series_second] == ("submitted", None),
+        "cumulative pair: earlier submitted": verdict[earlier] == ("submitted", None),
+        "cumulative pair: later over the max": verdict[later] == ("rejected", "CREDITS_EXCEED_ACTIVITY_MAX"),
+        "exactly one claim over the cumulative max": int(bw["over_cumulative_max"].sum()) == 1,
+    }
+
+
+def _pairs_text(raw: pd.DataFrame, result: pd.DataFrame, pair_ids: dict[str, tuple[str, str]]) -> str:
+    """The pair scenarios as README bullets, from the file as read back."""
+    rows = raw.assign(outcome=result["outcome"], reason=result["reason"]).set_index("claim_id")
+
+    def said(claim_id: str) -> str:
+        r = rows.loc[claim_id]
+        verdict = r["outcome"] + (f" `{r['reason']}`" if isinstance(r["reason"], str) else "")
+        return (
+            f"`{claim_id}` ({r['portal_activity_id']}, completed {r['completion_date']}, claimed {r['claim_date']}, "
+            f"{float(r['credits']):g} credit): {verdict}"
+        )
+
+    series, cumulative = pair_ids["series_both_sessions"], pair_ids["cumulative_over_max"]
+    learner = rows.loc[series[0], "learner_id"]
+    other = rows.loc[cumulative[0], "learner_id"]
+    return "\n".join(
+        [
+            f"- both sessions of the series (`{learner}`): {said(series[0])}; {said(series[1])}. Together 2 credits,"
+            " within the series' ACCME maximum, the sum of its sessions' 1 + 1 (the session's own maximum"
+            " alone would reject the second).",
+            f"- cumulative over the maximum (`{other}`, on `CRS-0104`, max 1.5): {said(cumulative[0])}; "
+            f"{said(cumulative[1])}. Together 2 credits: the later completion is rejected, although it was claimed"
+            " earlier and has the smaller claim id (ordering by file or claim id would reject the other one).",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write the sample files and their README.")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when the pipeline disagrees with the reference")
+    strict = parser.parse_args(argv).strict
     amap = sample_map()
     out: dict[str, Path] = {}
 
@@ -638,7 +826,7 @@ def main() -> None:
         return path
 
     save("activity_map.csv", amap)
-    biweekly = make_biweekly(amap)
+    biweekly, pair_ids = make_biweekly(amap)
     save("portal_export_biweekly.csv", biweekly)
     save("portal_export_cp1252.csv", cp1252_rows().rename(columns=CP1252_HEADERS), "cp1252")
     save("portal_export_utf8_bom.csv", bom_rows(), "utf-8-sig")
@@ -685,6 +873,7 @@ def main() -> None:
         "at least 60% submittable": (bw["outcome"] == "submitted").mean() >= 0.6,
         "claim ids unique": bw_raw["claim_id"].is_unique,
         "no repeated learner/activity/date": not bool(bw["flag_DUPLICATE_COMPLETION"].any()),
+        **_pair_checks(bw, bw_raw, read_map, pair_ids),
     }
     for code in ("ACTIVITY_NOT_MAPPED", "ACTIVITY_NOT_REGISTERED", "LEARNER_IDENTITY_INCOMPLETE",
                  "EARNED_BEFORE_CUTOFF", "NOT_PHYSICIAN", "NOT_AMA_PRA_CATEGORY_1", "CLAIM_REVOKED"):  # fmt: skip
@@ -712,8 +901,24 @@ def main() -> None:
         if name != "portal_export_biweekly.csv":
             print(f"{name}: {_outcome_text(summarize(result))} ({_reasons_text(result)})")
 
-    write_readme(amap, outcome_counts, reason_counts, flag_counts, degrees, learners, unmapped, results, xlsx_notes)
+    write_readme(
+        amap,
+        outcome_counts,
+        reason_counts,
+        flag_counts,
+        degrees,
+        learners,
+        unmapped,
+        results,
+        xlsx_notes,
+        _pairs_text(bw_raw, bw, pair_ids),
+    )
     print("wrote", ", ".join(sorted([*out, "portal_export_title_rows.xlsx", "activity_map.xlsx", "README.md"])))
+
+    # The real pipeline on the same files: disagreements are printed, never hidden.
+    disagreements = cross_check(HERE, results, expected_by_claim(xlsx_notes), as_of=AS_OF, cutoff=CUTOFF)
+    if disagreements and strict:
+        raise SystemExit(f"{disagreements} claim(s) judged differently by the pipeline (see above)")
 
 
 def write_readme(
@@ -726,6 +931,7 @@ def write_readme(
     unmapped: list[str],
     results: dict[str, pd.DataFrame],
     xlsx_notes: list[tuple[str, str]],
+    pairs_text: str,
 ) -> None:
     def outcome(name: str) -> str:
         result = results[name]
@@ -775,7 +981,14 @@ written by `make_samples.py` (deterministic; re-running rewrites identical files
 Expected outcomes below assume a **fresh ledger**, run date (`--as-of`) **{AS_OF}**, cutoff
 {CUTOFF}, and `activity_map.csv` as the map. Counts marked *computed* come from a small
 reference classifier in `make_samples.py` that applies the rules of DESIGN.md/PARS.md in the
-precedence of `schemas/reasons.py` to the files as read back; they are not hand-typed.
+precedence of `schemas/reasons.py` to the files as read back; they are not hand-typed. It
+includes the rules across claims: per learner and ACCME activity, the claims that would otherwise
+be sent, in order of completion date, claim date and claim id, lose a second claim id for the
+same completion date (`DUPLICATE_COMPLETION`; the first stands) and any claim that would take the
+learner's total past the activity's maximum (`CREDITS_EXCEED_ACTIVITY_MAX`; a series' maximum is
+the sum of its sessions' `Max Credits`). After writing the files, `make_samples.py` runs the pipeline itself
+(`extract` + `transform.judge.judge_run`, fresh ledger) on every sample and prints its verdicts
+beside these, claim by claim; `--strict` makes a disagreement exit 1.
 
 ## Activity map: `activity_map.csv` (used by every sample), `activity_map.xlsx`
 
@@ -790,11 +1003,18 @@ precedence of `schemas/reasons.py` to the files as read back; they are not hand-
 
 ## `portal_export_biweekly.csv`: a biweekly export ({total} claims, {learners} learners)
 
-Built with `bench.synthetic.make_portal_export` over the registered activities (claims claimed in
-the 14 days before {AS_OF}), then scenarios set on chosen rows: one learner without birth date and
-one without licensing state (all their claims), and, on rows that would otherwise be submitted:
-{plan_text} (`cutoff_pair` = exactly one claim completed 2023-06-30, rejected, and one 2023-07-01,
-submitted, on `CRS-0101`; `not_registered` on `CRS-0105`; `unmapped` on `CRS-0999`).
+Built with `bench.synthetic.make_portal_export` over the registered activities ({BIWEEKLY_LEARNERS} learners, each
+claiming at least once; claims claimed in the 14 days before {AS_OF}). As in a real biweekly
+export, a learner claims an ACCME activity at most once, except in the two pairs below. Then
+scenarios set on chosen rows: one learner without birth date and one without licensing state (all
+their claims), and, on rows that would otherwise be submitted: {plan_text} (`cutoff_pair` =
+exactly one claim completed 2023-06-30, rejected, and one 2023-07-01, submitted, on `CRS-0101`;
+`not_registered` on `CRS-0105`; `unmapped` on `CRS-0999`; `over_max` = one claim above its own
+activity's `Max Credits`; a moved claim's learner never claimed the new activity before).
+Two learners get two claims each on one ACCME activity:
+
+{pairs_text}
+
 Degrees: {degree_text}.
 
 Expected outcomes (*computed*):
@@ -806,7 +1026,9 @@ By reason (*computed*; one reason per claim, first in precedence):
 {reason_table}
 
 Claims carrying each defect before precedence (*computed*; a claim can carry several, e.g. a
-non-physician's `ANCC Contact Hours` claim is reported as `NOT_AMA_PRA_CATEGORY_1`):
+non-physician's `ANCC Contact Hours` claim is reported as `NOT_AMA_PRA_CATEGORY_1`; the rules
+across claims count only claims that would otherwise be sent or are only delayed, so
+`CREDITS_EXCEED_ACTIVITY_MAX` here is `over_max` plus the cumulative pair's later claim):
 
 {flag_table}
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores and parses DateTime on SQLite
+COPY_TIME = "%Y-%m-%d %H:%M:%S.%f+00:00"  # UTC with an explicit offset: never the session's time zone
+
+
+def _utc(column: pd.Series) -> pd.Series:
+    # A naive time in the ledger is UTC by convention (SQLite keeps no offset).
+    return column.dt.tz_convert("UTC") if column.dt.tz is not None else column.dt.tz_localize("UTC")
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple]:
     # Times as SQLAlchemy's SQLite text (UTC); None for every kind of missing value (NULL).
     times = {
-        c: frame[c].dt.tz_convert("UTC").dt.strftime(SQLITE_TIME) if frame[c].dt.tz else frame[c].dt.strftime(SQLITE_TIME)
+        c: _utc(frame[c]).dt.strftime(SQLITE_TIME)
         for c in frame.columns
         if pd.api.types.is_datetime64_any_dtype(frame[c])
     }
@@ -26,13 +30,42 @@ def _rows(frame: pd.DataFrame) -> list[tuple]:
     return list(clean.itertuples(index=False, name=None))
 
 
+def _csv_field(column: pd.Series) -> pd.Series:
+    """One column as PostgreSQL CSV fields: every value quoted, NULL as the bare empty field.
+
+    Quoting every value keeps an empty string apart from NULL and carries commas, quotes and
+    line breaks through unchanged; times go as UTC with the offset spelt out.
+    """
+    if pd.api.types.is_datetime64_any_dtype(column):
+        text = _utc(column).dt.strftime(COPY_TIME).astype("string")
+    elif pd.api.types.is_bool_dtype(column):
+        text = column.map({True: "true", False: "false"}).astype("string")
+    else:
+        text = column.astype("string")
+    quoted = '"' + text.str.replace('"', '""', regex=False) + '"'
+    return quoted.fillna("")
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    fields = [_csv_field(frame[c]).reset_index(drop=True) for c in frame.columns]
+    lines = fields[0].str.cat(fields[1:], sep=",") if len(fields) > 1 else fields[0]
+    return lines.str.cat(sep="\n") + "\n"
+
+
 def _copy(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     columns = ", ".join(f'"{c}"' for c in frame.columns)
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(buffer.getvalue())
+    statement = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with cursor.copy(statement) as copy:
+            copy.write(_csv_text(frame))
+    except dbapi.Error as exc:
+        # COPY runs on the driver's cursor, outside SQLAlchemy: give its errors SQLAlchemy's classes
+        # (a unique violation becomes IntegrityError) so callers handle both databases alike.
+        raise sa.exc.DBAPIError.instance(
+            statement, None, exc, dbapi.Error, hide_parameters=True, dialect=conn.dialect
+        ) from None
 
 
 def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
@@ -46,9 +79,7 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", _rows(frame))
 
 
-def upsert_frame(
-    conn: Connection, table: sa.Table, frame: pd.DataFrame, key: str, update_sql: dict[str, str]
-) -> None:
+def upsert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, key: str, update_sql: dict[str, str]) -> None:
     """Insert or update on `key`; `update_sql` maps a column to its SQL on conflict
     (`excluded.col` is the new value, `{table}.col` the stored one)."""
     if frame.empty:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from load.errors import RetriableLoadError
 
@@ -38,13 +40,28 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the database's write lock from its first statement on SQLite.
+
+    SQLite starts a transaction deferred: one that read first and then writes cannot upgrade
+    once another writer committed meanwhile, and fails at once instead of waiting; and the
+    driver runs DDL outside any transaction. BEGIN IMMEDIATE makes such writers queue (busy
+    timeout) and keeps a migration atomic. PostgreSQL needs nothing of the kind.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
+
+
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     """Create the schema on first use, or upgrade an older ledger in place."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     for attempt in range(3):
         try:
-            with engine.begin() as connection:
+            with write_transaction(engine) as connection:
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
             return

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from load.errors import RunLockedError
+from load.ledger.database import write_transaction
 from load.ledger.tables import run_lock, runs
 
 LOCK_ID = 1
@@ -36,7 +37,7 @@ def _pid_alive(pid: int | None) -> bool:
 def _try_acquire(engine: Engine, run_id: str) -> dict | None:
     """None when acquired; otherwise the holder's row."""
     me = {"run_id": run_id, "host": socket.gethostname(), "pid": os.getpid(), "acquired_at": datetime.now(UTC)}
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         if conn.execute(sa.select(run_lock.c.lock_id).where(run_lock.c.lock_id == LOCK_ID)).first() is None:
             try:
                 with conn.begin_nested():

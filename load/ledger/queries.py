@@ -18,13 +18,24 @@ from load.ledger.tables import claims, run_files, runs
 from schemas.reasons import Outcome
 
 REPORTING_EXPECTATION_DAYS = 30  # PARS: report within 30 days of the learner completing the activity
-DELAYED_COLUMNS = ["claim_id", "portal_activity_id", "activity_title", "accme_activity_id", "reason",
-                   "completion_date", "delayed_since", "first_seen_at", "last_run_id"]
+DELAYED_COLUMNS = [
+    "claim_id",
+    "portal_activity_id",
+    "activity_title",
+    "accme_activity_id",
+    "reason",
+    "completion_date",
+    "delayed_since",
+    "first_seen_at",
+    "last_run_id",
+]
 
 
 class AmbiguousRunIdError(LookupError):
     def __init__(self, prefix: str, matches: list[str]) -> None:
-        super().__init__(f"run id {prefix!r} matches {len(matches)} runs ({', '.join(matches[:5])}); give more characters.")
+        super().__init__(
+            f"run id {prefix!r} matches {len(matches)} runs ({', '.join(matches[:5])}); give more characters."
+        )
 
 
 def open_reader(url: str) -> Engine | None:
@@ -77,8 +88,15 @@ def _run_record(row: sa.Row, files: pd.DataFrame) -> dict:
 
 def _files(conn: Connection, run_ids: list[str]) -> pd.DataFrame:
     query = (
-        sa.select(run_files.c.run_id, run_files.c.role, run_files.c.file_name, run_files.c.path,
-                  run_files.c.sha256, run_files.c.rows, run_files.c.note)
+        sa.select(
+            run_files.c.run_id,
+            run_files.c.role,
+            run_files.c.file_name,
+            run_files.c.path,
+            run_files.c.sha256,
+            run_files.c.rows,
+            run_files.c.note,
+        )
         .where(run_files.c.run_id.in_(run_ids))
         .order_by(run_files.c.id)
     )
@@ -109,8 +127,10 @@ def run_report(engine: Engine, run_id: str) -> dict | None:
     record = _run_record(row, files)
     listing = files.astype(object).where(files.notna(), None)
     record["file_details"] = [
-        {**{k: f[k] for k in ("role", "file_name", "path", "sha256", "rows", "note")},
-         "exists": bool(f["path"]) and Path(f["path"]).is_file()}
+        {
+            **{k: f[k] for k in ("role", "file_name", "path", "sha256", "rows", "note")},
+            "exists": bool(f["path"]) and Path(f["path"]).is_file(),
+        }
         for f in listing.to_dict("records")
     ]
     return record
@@ -122,8 +142,9 @@ def _completion_dates(values: pd.Series) -> pd.Series:
     return parsed.fillna(pd.to_datetime(values, format="ISO8601", errors="coerce"))
 
 
-def delayed_claims(engine: Engine, today: date, timezone: str = "UTC",
-                   expectation_days: int = REPORTING_EXPECTATION_DAYS) -> pd.DataFrame:
+def delayed_claims(
+    engine: Engine, today: date, timezone: str = "UTC", expectation_days: int = REPORTING_EXPECTATION_DAYS
+) -> pd.DataFrame:
     """Claims waiting in the ledger with why, since when and how old, oldest completion first.
 
     `days_since_completion` counts from the completion date (the registry expects a report within
@@ -146,5 +167,6 @@ def delayed_claims(engine: Engine, today: date, timezone: str = "UTC",
         days_delayed=(today_ts - since).dt.days.astype("Int64"),
     )
     out["past_expectation"] = (out["days_since_completion"] > expectation_days).fillna(False).astype(bool)
-    return out.sort_values(["days_since_completion", "claim_id"], ascending=[False, True], na_position="first",
-                           ignore_index=True)
+    return out.sort_values(
+        ["days_since_completion", "claim_id"], ascending=[False, True], na_position="first", ignore_index=True
+    )

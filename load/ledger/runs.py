@@ -78,6 +78,9 @@ def batch_rows(engine: Engine, batch_id: str) -> tuple[pd.DataFrame, datetime]:
             .where(sent_rows.c.batch_id == batch_id)
             .order_by(sent_rows.c.row_no),
         )
+    # The file's timestamp is this time in UTC: SQLite hands it back naive (stored as UTC),
+    # PostgreSQL in the session's time zone; either way the rebuilt file must match the first.
+    created = created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC)
     return rows, created
 
 

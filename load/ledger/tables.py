@@ -39,7 +39,8 @@ run_files = sa.Table(
     sa.Column("path", sa.Text),
     sa.Column("sha256", sa.String(64)),
     sa.Column("rows", sa.Integer),
-    sa.Column("note", sa.String(64)),  # e.g. skipped: already ingested
+    # e.g. "skipped: already ingested by run <uuid>" (68 characters: 64 was too short, 0002)
+    sa.Column("note", sa.String(255)),
 )
 
 # An export counts as ingested once a run that read it committed; the key stops a second ingest.
@@ -118,6 +119,8 @@ run_outcomes = sa.Table(
     sa.Column("accme_activity_id", sa.String(32)),
     sa.Column("credits", sa.Float),
     sa.PrimaryKeyConstraint("run_id", "seq"),
+    # A claim's history across runs (auditors, reports) is looked up by claim id (0002).
+    sa.Index("ix_run_outcomes_claim_id", "claim_id"),
 )
 
 run_lock = sa.Table(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from load.errors import AlreadySentError
-from load.ledger.bulk import insert_frame, upsert_frame
+from load.ledger import bulk  # called through the module, so a fault test can replace a writer
 from load.ledger.tables import batches, claims, ingested_exports, run_files, run_outcomes, sent_rows
 from schemas.portal_claim import CLAIM_FIELDS
 from schemas.reasons import Outcome
@@ -36,7 +36,8 @@ def plan_batches(registry_rows: pd.DataFrame, *, stem: str, max_rows: int, suffi
 
 
 def _claim_records(judged: pd.DataFrame, run_id: str, now: datetime) -> pd.DataFrame:
-    kept = judged[judged["outcome"] != Outcome.DUPLICATE.value]
+    # A row without a claim id is rejected and kept in run_outcomes only: it has no key to follow.
+    kept = judged[(judged["outcome"] != Outcome.DUPLICATE.value) & judged["claim_id"].notna()]
     sent_now = kept["outcome"].isin([Outcome.SUBMITTED.value, Outcome.CORRECTED.value])
     revoked = kept["outcome"] == Outcome.REVOKED.value
     records = kept[[*CLAIM_FIELDS, "source_file", "source_line", "accme_activity_id"]].copy()
@@ -84,14 +85,14 @@ def commit_load(
     try:
         with engine.begin() as conn:
             exports = input_files[(input_files["role"] == "export") & input_files["note"].isna()]
-            insert_frame(
+            bulk.insert_frame(
                 conn,
                 ingested_exports,
                 exports[["sha256", "file_name", "rows"]].assign(run_id=run_id).drop_duplicates("sha256"),
             )
-            insert_frame(conn, run_files, input_files.assign(run_id=run_id))
+            bulk.insert_frame(conn, run_files, input_files.assign(run_id=run_id))
             records = _claim_records(judged, run_id, now)
-            upsert_frame(conn, claims, records, "claim_id", CLAIM_UPDATE)
+            bulk.upsert_frame(conn, claims, records, "claim_id", CLAIM_UPDATE)
             for plan in plans:
                 conn.execute(
                     batches.insert().values(
@@ -109,8 +110,8 @@ def commit_load(
                 rows = plan.rows[["claim_id", "version", *REGISTRY_FIELDS]].assign(
                     batch_id=plan.batch_id, row_no=range(1, len(plan.rows) + 1)
                 )
-                insert_frame(conn, sent_rows, rows)
-            insert_frame(
+                bulk.insert_frame(conn, sent_rows, rows)
+            bulk.insert_frame(
                 conn,
                 run_outcomes,
                 outcomes[

@@ -42,7 +42,17 @@ def sent_row(
 def ledger_with_sent(rows: list[dict]) -> LedgerView:
     """A ledger view that holds `rows` as earlier sends and nothing pending."""
     empty = LedgerView.empty([*CLAIM_FIELDS, *SOURCE_COLUMNS])
-    sent = pd.DataFrame(rows).astype(
+    columns = [
+        "claim_id",
+        "learner_id",
+        "accme_activity_id",
+        "completion",
+        "credits_value",
+        "fingerprint",
+        "version",
+        "live",
+    ]
+    sent = pd.DataFrame(rows, columns=columns).astype(
         {
             "claim_id": "string",
             "learner_id": "string",
@@ -55,7 +65,10 @@ def ledger_with_sent(rows: list[dict]) -> LedgerView:
         }
     )
     last_sent = pd.DataFrame(
-        {"claim_id": sent["claim_id"], **{f: pd.Series(pd.NA, index=sent.index, dtype="string") for f in REGISTRY_FIELDS}}
+        {
+            "claim_id": sent["claim_id"],
+            **{f: pd.Series(pd.NA, index=sent.index, dtype="string") for f in REGISTRY_FIELDS},
+        }
     )
     return LedgerView(pending=empty.pending, sent=sent, last_sent=last_sent)
 

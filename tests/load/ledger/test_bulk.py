@@ -1,0 +1,153 @@
+"""Bulk writes: COPY on PostgreSQL, executemany on SQLite; awkward values survive both."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from load.ledger import bulk
+
+probe_metadata = sa.MetaData()
+probe = sa.Table(
+    "copy_probe",
+    probe_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("txt", sa.Text),
+    sa.Column("flag", sa.Boolean),
+    sa.Column("at", sa.DateTime(timezone=True)),
+    sa.Column("amount", sa.Float),
+)
+
+AWKWARD = [
+    "plain",
+    "comma, inside",
+    'a "quoted" word',
+    "two\nlines",
+    "carriage\r\nreturn",
+    "",
+    None,
+    "\\N",
+    "back\\slash",
+    "tab\there",
+    "ünïcödé ™",
+    "NULL",
+    '"',
+    ",",
+]
+
+
+def _frame() -> pd.DataFrame:
+    n = len(AWKWARD)
+    times = pd.Series(pd.date_range("2026-03-08 06:30", periods=n, freq="37min", tz="America/Chicago"))
+    return pd.DataFrame(
+        {
+            "id": range(1, n + 1),
+            "txt": pd.Series(AWKWARD, dtype="string"),
+            "flag": pd.Series([True, False, None] * (n // 3) + [True] * (n % 3), dtype="boolean"),
+            "at": times.where(pd.Series(range(n)) % 5 != 4),  # some NaT
+            "amount": pd.Series([0.25 * i if i % 4 else None for i in range(n)], dtype="float64"),
+        }
+    )
+
+
+@pytest.fixture
+def copies(engine, monkeypatch):
+    probe_metadata.create_all(engine)
+    calls: list[str] = []
+    real = bulk._copy
+
+    def spy(conn, table, frame):
+        calls.append(table)
+        real(conn, table, frame)
+
+    monkeypatch.setattr(bulk, "_copy", spy)
+    return calls
+
+
+def _read(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        frame = bulk.read_frame(conn, sa.select(probe).order_by(probe.c.id))
+    # SQLite hands back naive UTC, PostgreSQL the session's zone (not UTC on the test server).
+    frame["at"] = [
+        None if t is None else (t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)) for t in frame["at"]
+    ]
+    return frame
+
+
+def _expected(frame: pd.DataFrame) -> list[dict]:
+    rows = []
+    for r in frame.to_dict("records"):
+        rows.append(
+            {
+                "id": r["id"],
+                "txt": None if pd.isna(r["txt"]) else r["txt"],
+                "flag": None if pd.isna(r["flag"]) else bool(r["flag"]),
+                "at": None if pd.isna(r["at"]) else r["at"].to_pydatetime().astimezone(UTC),
+                "amount": None if pd.isna(r["amount"]) else r["amount"],
+            }
+        )
+    return rows
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    out = []
+    for r in frame.to_dict("records"):
+        out.append(
+            {
+                **r,
+                "txt": None if pd.isna(r["txt"]) else r["txt"],
+                "flag": None if r["flag"] is None else bool(r["flag"]),
+                "at": None if pd.isna(r["at"]) else pd.Timestamp(r["at"]).to_pydatetime(),
+                "amount": None if r["amount"] is None or pd.isna(r["amount"]) else r["amount"],
+            }
+        )
+    return out
+
+
+def test_insert_keeps_nulls_booleans_times_and_awkward_text(engine, copies):
+    frame = _frame()
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, probe, frame)
+    assert _records(_read(engine)) == _expected(frame)
+    # Empty string and NULL stay apart; a literal \N or NULL is text.
+    txt = [r["txt"] for r in _records(_read(engine))]
+    assert txt[AWKWARD.index("")] == "" and txt[AWKWARD.index(None)] is None
+    assert txt[AWKWARD.index("\\N")] == "\\N" and txt[AWKWARD.index("NULL")] == "NULL"
+    assert copies == (["copy_probe"] if engine.dialect.name == "postgresql" else [])
+
+
+def test_upsert_updates_on_the_key_and_inserts_the_rest(engine, copies):
+    frame = _frame()
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, probe, frame.iloc[:5])
+    changed = frame.assign(txt=frame["txt"].fillna("was null") + "|v2")
+    with engine.begin() as conn:
+        bulk.upsert_frame(conn, probe, changed, "id", {"txt": "excluded.txt", "flag": "copy_probe.flag"})
+    got = _read(engine)
+    assert len(got) == len(frame)
+    assert [r["txt"] for r in _records(got)] == changed["txt"].tolist()
+    # flag kept from the stored row for the first five (the SQL named the stored value), new ones inserted.
+    assert _records(got)[:5] == [{**e, "txt": t} for e, t in zip(_expected(frame)[:5], changed["txt"][:5], strict=True)]
+    if engine.dialect.name == "postgresql":
+        assert copies == ["copy_probe", "staging_copy_probe"]
+
+
+def test_copy_turns_a_unique_violation_into_integrity_error(engine):
+    probe_metadata.create_all(engine)
+    frame = _frame().iloc[:2]
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, probe, frame)
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        bulk.insert_frame(conn, probe, frame)
+    assert len(_read(engine)) == 2
+
+
+def test_a_naive_time_is_stored_as_utc(engine):
+    probe_metadata.create_all(engine)
+    naive = pd.DataFrame({"id": [1], "at": pd.Series([datetime(2026, 11, 26, 4, 5, 6)])})
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, probe, naive)
+    assert _read(engine)["at"].tolist() == [datetime(2026, 11, 26, 4, 5, 6, tzinfo=UTC)]

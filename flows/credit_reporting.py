@@ -288,7 +288,11 @@ def credit_reporting(
             try:
                 if summary["status"] != "succeeded":
                     summary["submission_files"] = []
-                summary["report_files"] = [str(p) for p in write_reports(ctx, summary, judged, files)]
+                try:
+                    summary["report_files"] = [str(p) for p in write_reports(ctx, summary, judged, files)]
+                except Exception:
+                    # The load stands; the report can be written again with `cme-relay report RUN_ID`.
+                    logger.exception("run %s: the run report could not be written", run_id)
                 record_output_files(ctx.engine, run_id, ctx.output_file_rows(summary))
                 finish_run(ctx.engine, run_id, status=summary["status"], counts=ctx.stored_counts(summary),
                            error=summary["error"])

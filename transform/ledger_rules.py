@@ -25,8 +25,9 @@ def cross_claim_defects(
     against nothing and keeps `CLAIM_REVOKED`.
     """
     index = candidates.index
-    # A claim revoked in the portal leaves the registry this run: neither it nor its last send counts.
-    withdrawn = candidates["revoked_in_portal"].astype(bool)
+    # A claim revoked (or set to zero) in the portal leaves the registry this run, as in
+    # `classify_outcomes`: neither it nor its last send counts.
+    withdrawn = (candidates["revoked_in_portal"] | (candidates["credits_value"] == 0).fillna(False)).astype(bool)
     pool = candidates.loc[sendable & ~withdrawn, LIVE_COLUMNS + ["accme_max_credits", "claimed"]].copy()
     pool["rank"] = 1
     pool["row"] = pool.index

@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import os
 import re
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -629,13 +631,28 @@ def duplicate_rows() -> pd.DataFrame:
 TITLE_LINES = ("Synthetic CME Portal - Credit Claims Export", "Exported 11/26/2026 - synthetic data, no real person")
 
 
+@contextmanager
+def _published(path: Path) -> Iterator[Path]:
+    """Write to a draft beside `path`, then swap it in only if the bytes changed: tests and runs
+    reading the samples while they are regenerated never see a half-written file."""
+    draft = path.with_name(f".{path.name}.draft")
+    try:
+        yield draft
+        if path.exists() and path.read_bytes() == draft.read_bytes():
+            draft.unlink()
+        else:
+            os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+
+
 def _deterministic_xlsx(workbook: Workbook, path: Path) -> None:
     """Save with fixed document and zip timestamps, so a re-run writes identical bytes."""
     workbook.properties.created = FIXED_TIME
     buffer = io.BytesIO()
     workbook.save(buffer)
     stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+    with _published(path) as draft, zipfile.ZipFile(buffer) as src, zipfile.ZipFile(draft, "w") as dst:
         for info in src.infolist():
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":
@@ -818,10 +835,11 @@ def main(argv: list[str] | None = None) -> None:
 
     def save(name: str, data: pd.DataFrame, encoding: str = "utf-8") -> Path:
         path = HERE / name
-        if encoding == "utf-8":
-            write_csv(data, path)
-        else:
-            data.to_csv(path, index=False, encoding=encoding, lineterminator="\n")
+        with _published(path) as draft:
+            if encoding == "utf-8":
+                write_csv(data, draft)
+            else:
+                data.to_csv(draft, index=False, encoding=encoding, lineterminator="\n")
         out[name] = path
         return path
 
@@ -986,9 +1004,10 @@ includes the rules across claims: per learner and ACCME activity, the claims tha
 be sent, in order of completion date, claim date and claim id, lose a second claim id for the
 same completion date (`DUPLICATE_COMPLETION`; the first stands) and any claim that would take the
 learner's total past the activity's maximum (`CREDITS_EXCEED_ACTIVITY_MAX`; a series' maximum is
-the sum of its sessions' `Max Credits`). After writing the files, `make_samples.py` runs the pipeline itself
-(`extract` + `transform.judge.judge_run`, fresh ledger) on every sample and prints its verdicts
-beside these, claim by claim; `--strict` makes a disagreement exit 1.
+the sum of its sessions' `Max Credits`). After writing the files, `make_samples.py` runs the
+pipeline itself (`extract` + `transform.judge.judge_run`, fresh ledger) on every export sample
+with expected outcomes and prints its verdicts beside these, claim by claim; `--strict` makes a
+disagreement exit 1.
 
 ## Activity map: `activity_map.csv` (used by every sample), `activity_map.xlsx`
 
@@ -1045,7 +1064,7 @@ A second run on the same export and ledger should submit nothing new: the submit
 | `portal_export_missing_required_column.csv` | no `Credits` column (5 rows) | fail the run (exit 1) with a message naming the file and the missing `credits` column (accepted spellings `Credits, Credit Amount, Credits Claimed, Hours`); load nothing. |
 | `portal_export_date_forms.csv` | one completion date (2024-03-05, on the single-day `CRS-0201`) written in every common form, birth dates in several forms | {len(DATE_FORMS)} rows: {n_ok} submitted with completion date `03/05/2024` (no time part), 2 rejected `INVALID_DATE`, 1 rejected `MISSING_REQUIRED_FIELD`; see the table below. A misread date (e.g. day/month swapped) shows up as `COMPLETION_OUTSIDE_ACTIVITY_DATES`. |
 | `portal_export_formula_names.csv` | free text a spreadsheet would run: last name `=HYPERLINK("http://x","x")`, first names `+1` and `@SUM(A1)`, last name `-2+3`, license number `=1+1`; and harmless `O'Testwell`, `Mockridge-Sampleton`, `Test=well` | reject the five with `FORMULA_LIKE_TEXT` (never write them to the registry file), submit the other three. *Computed:* {out_formula_names}. |
-| `portal_export_duplicates.csv` | an identical row twice (`CLM-0700001`); one claim id with different credits (`CLM-0700002`); two claim ids for one learner, activity and completion date (`CLM-0700003`/`CLM-0700004`); plus same learner and activity on another date, and two sessions of the series (not duplicates) | the repeat is `duplicate` (`REPEATED_IN_INPUT`), both copies of `CLM-0700002` rejected `CONFLICTING_DUPLICATE`, `CLM-0700004` rejected `DUPLICATE_COMPLETION`, the rest submitted. *Computed:* {out_duplicates}. |
+| `portal_export_duplicates.csv` | an identical row twice (`CLM-0700001`); one claim id with different credits (`CLM-0700002`); two claim ids for one learner, activity and completion date (`CLM-0700003`/`CLM-0700004`); plus the same learner and activity on another date (`CLM-0700006`; 1 + 1 credit, within `CRS-0101`'s maximum of 2) and two sessions of the series (`CLM-0700007`/`CLM-0700008`; 1 + 1, within the series' maximum, the sum of its sessions' 1 + 1): not duplicates, not over the maximum | the repeat is `duplicate` (`REPEATED_IN_INPUT`), both copies of `CLM-0700002` rejected `CONFLICTING_DUPLICATE`, `CLM-0700004` rejected `DUPLICATE_COMPLETION`, the rest submitted. *Computed:* {out_duplicates}. |
 | `portal_export_title_rows.xlsx` | sheet `Claims`: two title lines and a blank row above the header (header on sheet row 4), real Excel date cells, credits stored as text in some rows, an NPI stored as a number, a formula `=1+1` with no cached value in Credits | find the header on row 4, read dates and text numbers, keep the NPI as the 10-digit text (not `1.23e9`/`...0`), report sheet row numbers as line numbers. 8 rows: 7 submitted, 1 rejected (see below). |
 | `activity_map_problems.csv` | a broken map | `check-mappings` lists every problem below with its line; a run given this map must not use the broken rows silently. |
 
@@ -1067,7 +1086,8 @@ a reader that returns the formula text would give `INVALID_CREDITS`. Either way 
 
 {map_rows}
 """
-    (HERE / "README.md").write_text(text, encoding="utf-8")
+    with _published(HERE / "README.md") as draft:
+        draft.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

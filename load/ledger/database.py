@@ -10,6 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from load.errors import RetriableLoadError
@@ -55,10 +57,17 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     """Create the schema on first use, or upgrade an older ledger in place."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    if revision == "head" and _current_revision(engine) == ScriptDirectory.from_config(config).get_current_head():
+        return  # the usual case, answered by a read: no write lock while another run is loading
     for attempt in range(3):
         try:
             with write_transaction(engine) as connection:

@@ -387,6 +387,7 @@ def test_a_second_run_waits_or_exits_with_a_clear_message(workspace, subprocess_
     patient = _cli_run(workspace, subprocess_env, export, wait=240)
     out, err = impatient.communicate(timeout=300)
     assert impatient.returncode == 1, err[-3000:]
+    assert out.lstrip().startswith("{"), (out[-2000:], err[-3000:])
     refused = json.loads(out)
     assert refused["status"] == "failed"
     assert "another run" in refused["error"] and "holds the run lock" in refused["error"]

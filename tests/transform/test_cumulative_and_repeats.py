@@ -210,3 +210,25 @@ def test_a_conflict_inside_the_later_file_is_rejected(tmp_path):
     claims = judge_files(tmp_path, [first, later]).claims
     assert claims["outcome"].tolist() == ["duplicate", "rejected", "rejected"]
     assert claims["reason"].tolist()[1:] == ["CONFLICTING_DUPLICATE", "CONFLICTING_DUPLICATE"]
+
+
+def test_a_claim_set_to_zero_this_run_frees_its_credits(tmp_path):
+    ledger = ledger_with_sent([sent_row("ZERO", "L-CUM", ACT2, "2026-08-01", 2.0)])
+    judged = judge_rows(
+        tmp_path, [_on_act2("ZERO", "0", "2026-08-01"), _on_act2("NEW", "2", "2026-09-01")], ledger=ledger
+    )
+    assert outcome_by_claim(judged) == {"ZERO": ("revoked", "REVOKED_AFTER_SENT"), "NEW": ("submitted", None)}
+
+
+def test_a_sent_claim_now_rejected_still_counts(tmp_path):
+    # The registry keeps what it holds when a later export makes the claim invalid (no Delete).
+    ledger = ledger_with_sent([sent_row("KEPT", "L-CUM", ACT2, "2026-08-01", 2.0)])
+    judged = judge_rows(
+        tmp_path,
+        [_on_act2("KEPT", "2", "2026-08-01", Degree="RN"), _on_act2("NEW", "1", "2026-09-01")],
+        ledger=ledger,
+    )
+    assert outcome_by_claim(judged) == {
+        "KEPT": ("rejected", "NOT_PHYSICIAN"),
+        "NEW": ("rejected", "CREDITS_EXCEED_ACTIVITY_MAX"),
+    }

@@ -102,8 +102,8 @@ STAFF_FIX: dict[str, str] = {
     Reason.ACTIVITY_NOT_MAPPED: "Add the portal activity to the activity map.",
     Reason.ACTIVITY_NOT_REGISTERED: "Register the activity in PARS and add its ACCME id to the map.",
     Reason.LEARNER_IDENTITY_INCOMPLETE: "Ask the learner to add birth month/day and licensing state.",
-    Reason.VALUES_CHANGED: "Sent again: a Delete of the values sent before, then an Add of the new ones.",
-    Reason.REVOKED_AFTER_SENT: "Withdrawn from the registry with a Delete of the values sent before.",
-    Reason.REPEATED_IN_INPUT: "An identical copy of another row in this run; nothing to do.",
-    Reason.SUPERSEDED_BY_LATER_FILE: "A later export in the same run restates this claim; that version counts.",
+    Reason.REPEATED_IN_INPUT: "The same claim is repeated in this run's input; it was judged once. Nothing to do.",
+    Reason.SUPERSEDED_BY_LATER_FILE: "A later export in this run carries this claim; that row was judged.",
+    Reason.VALUES_CHANGED: "Sent before with other values: the old row is deleted and the new one added.",
+    Reason.REVOKED_AFTER_SENT: "Revoked in the portal after it was sent: the registry row is deleted.",
 }

@@ -8,6 +8,7 @@ import pandas as pd
 
 from schemas.reasons import DELAY_PRECEDENCE, REJECTION_PRECEDENCE, Outcome, Reason
 from schemas.registry_row import REGISTRY_FIELDS
+from transform.arrow_ops import isin
 from transform.classify import classify_outcomes
 from transform.duplicates import input_repeats
 from transform.ledger_rules import cross_claim_defects
@@ -75,7 +76,7 @@ def judge_run(
     raw = raw_claims.reset_index(drop=True)
     repeat_reason, conflicting = input_repeats(raw)
     fresh = raw[repeat_reason.isna()].assign(from_ledger=False)
-    waiting = ledger.pending[~ledger.pending["claim_id"].isin(raw["claim_id"])]
+    waiting = ledger.pending[~isin(ledger.pending["claim_id"], raw["claim_id"])]
     candidates = pd.concat([fresh, waiting.assign(from_ledger=True, file_order=-1)], ignore_index=False)
     candidates = candidates.reset_index(names="input_row")
     candidates.loc[candidates["from_ledger"], "input_row"] = -1
@@ -87,7 +88,7 @@ def judge_run(
         typed["input_row"].map(conflicting).fillna(False).astype(bool), index=typed.index
     )
     # Revocation of a claim the registry holds is an outcome, not a defect: leave it to classify.
-    held_now = typed["claim_id"].isin(ledger.sent.loc[ledger.sent["live"].astype(bool), "claim_id"])
+    held_now = isin(typed["claim_id"], ledger.sent.loc[ledger.sent["live"].astype(bool), "claim_id"])
     masks[Reason.CLAIM_REVOKED] = masks[Reason.CLAIM_REVOKED] & ~held_now
     blocking = [r for r in (*REJECTION_PRECEDENCE, *DELAY_PRECEDENCE) if r in masks]
     sendable = ~pd.concat([masks[r] for r in blocking], axis=1).any(axis=1)
@@ -112,7 +113,7 @@ def judge_run(
     adding = judged["outcome"].isin([Outcome.SUBMITTED.value, Outcome.CORRECTED.value])
     judged["new_version"] = versions + adding.astype("int64")
     live_prints = ledger.sent.loc[ledger.sent["live"].astype(bool)].set_index("claim_id")["fingerprint"]
-    judged["was_live"] = judged["claim_id"].isin(live_prints.index)
+    judged["was_live"] = isin(judged["claim_id"], live_prints.index)
     judged["live_fingerprint"] = judged["claim_id"].map(live_prints).astype("string")
     registry_rows = _registry_rows(judged, adds, ledger)
     duplicates = raw[repeat_reason.notna()].assign(
@@ -130,7 +131,7 @@ def _registry_rows(judged: pd.DataFrame, adds: pd.DataFrame, ledger: LedgerView)
     to_delete = outcome.isin([Outcome.CORRECTED.value, Outcome.REVOKED.value])
     new_adds = adds[to_add].assign(version=judged.loc[to_add, "new_version"])
     deleted_ids = judged.loc[to_delete, "claim_id"]
-    deletes = ledger.last_sent[ledger.last_sent["claim_id"].isin(deleted_ids)].assign(action="Delete")
+    deletes = ledger.last_sent[isin(ledger.last_sent["claim_id"], deleted_ids)].assign(action="Delete")
     deletes = deletes.assign(version=deletes["claim_id"].map(ledger.sent.set_index("claim_id")["version"]))
     columns = ["claim_id", "version", *REGISTRY_FIELDS]
     rows = pd.concat([deletes[columns], new_adds[columns]], ignore_index=True)

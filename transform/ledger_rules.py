@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from schemas.reasons import Reason
+from transform.arrow_ops import isin
 
 LIVE_COLUMNS = ["claim_id", "learner_id", "accme_activity_id", "completion", "credits_value"]
 MAX_PASSES = 20
@@ -32,7 +33,7 @@ def cross_claim_defects(
     pool["rank"] = 1
     pool["row"] = pool.index
     gone = pd.concat([pool["claim_id"], candidates.loc[withdrawn, "claim_id"]])
-    held = live[~live["claim_id"].isin(gone)][LIVE_COLUMNS].copy()
+    held = live[~isin(live["claim_id"], gone)][LIVE_COLUMNS].copy()
     held["rank"] = 0
     held["row"] = -1
     combined = pd.concat([held, pool], ignore_index=True).astype({"credits_value": "float64"})

@@ -7,6 +7,7 @@ import pandas as pd
 
 from schemas.portal_claim import FREE_TEXT_FIELDS, REQUIRED_CLAIM_FIELDS
 from schemas.reasons import Reason
+from transform.arrow_ops import per_distinct
 from transform.parse import (
     digits_only_id,
     npi_is_valid,
@@ -29,17 +30,39 @@ _PHYSICIAN = r"(?:^|[^a-z0-9])(?:md|do|mbbs|mbchb|mbbch|bmbs|physician)(?:$|[^a-
 def parse_claims(raw_claims: pd.DataFrame) -> pd.DataFrame:
     """`typed_claims`: the raw text columns kept, typed columns added (a new frame)."""
     claims = raw_claims.copy()
-    claims["completion"] = parse_dates(raw_claims["completion_date"])
-    claims["claimed"] = parse_dates(raw_claims["claim_date"])
-    claims["credits_value"] = parse_credits(raw_claims["credits"])
-    claims["birth_mmdd"] = parse_birth_mmdd(raw_claims["birth_date"])
-    claims["state_code"] = parse_state(raw_claims["license_state"])
+    # Parsed once per distinct value: dates, credits, states and flags repeat across an export.
+    claims["completion"] = per_distinct(raw_claims["completion_date"], parse_dates)
+    claims["claimed"] = per_distinct(raw_claims["claim_date"], parse_dates)
+    claims["credits_value"] = per_distinct(raw_claims["credits"], parse_credits)
+    claims["birth_mmdd"] = per_distinct(raw_claims["birth_date"], parse_birth_mmdd)
+    claims["state_code"] = per_distinct(raw_claims["license_state"], parse_state)
     claims["npi_digits"] = digits_only_id(raw_claims["npi"])
     claims["license_digits"] = raw_claims["license_number"].astype("string").str.strip()
-    claims["consented"] = parse_yes_no(raw_claims["consent"])
-    status = raw_claims["status"].astype("string").str.strip().str.casefold()
-    claims["revoked_in_portal"] = status.isin(["revoked", "inactive", "cancelled", "canceled", "deleted"]).fillna(False)
+    claims["consented"] = per_distinct(raw_claims["consent"], parse_yes_no).astype("boolean")
+    claims["revoked_in_portal"] = _flag(raw_claims["status"], _revoked)
+    claims["category_1"] = _flag(raw_claims["credit_type"], _is_category_1)
+    claims["physician"] = _flag(raw_claims["degree"], _is_physician)
     return claims
+
+
+def _flag(values: pd.Series, test) -> pd.Series:  # type: ignore[no-untyped-def]
+    return per_distinct(values, test).fillna(False).astype(bool)
+
+
+def _revoked(status: pd.Series) -> pd.Series:
+    key = status.astype("string").str.strip().str.casefold()
+    return key.isin(["revoked", "inactive", "cancelled", "canceled", "deleted"]).fillna(False)
+
+
+def _is_category_1(credit_type: pd.Series) -> pd.Series:
+    text = credit_type.astype("string").str.casefold().str.replace(_TRADEMARK, "", regex=True)
+    text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.str.match(_CATEGORY_1).fillna(False)
+
+
+def _is_physician(degree: pd.Series) -> pd.Series:
+    text = degree.astype("string").str.casefold().str.replace(".", "", regex=False).str.strip()
+    return text.str.contains(_PHYSICIAN, regex=True).fillna(False)
 
 
 def row_defects(claims: pd.DataFrame, *, cutoff: pd.Timestamp, as_of: pd.Timestamp) -> dict[Reason, pd.Series]:
@@ -52,11 +75,7 @@ def row_defects(claims: pd.DataFrame, *, cutoff: pd.Timestamp, as_of: pd.Timesta
     # 0.25 steps, tolerant of binary fractions such as 0.1 + 0.15.
     quarters = credits * 4
     not_quarter = credits.notna() & (credits > 0) & ((quarters - quarters.round()).abs() > 1e-9)
-    credit_type = claims["credit_type"].astype("string").str.casefold().str.replace(_TRADEMARK, "", regex=True)
-    credit_type = credit_type.str.replace(r"\s+", " ", regex=True).str.strip()
-    degree = claims["degree"].astype("string").str.casefold().str.replace(".", "", regex=False).str.strip()
-    degree_given = degree.notna() & (degree != "")
-    is_physician = degree.str.contains(_PHYSICIAN, regex=True).fillna(False)
+    degree_given = claims["degree"].notna()
     # Portals ask permission when credit is claimed and many exports leave the column out or
     # blank: only an explicit refusal, or a value that is not a yes/no, withholds the claim.
     no_consent = claims["consent"].notna() & claims["consented"].ne(True).fillna(True).astype(bool)
@@ -71,8 +90,8 @@ def row_defects(claims: pd.DataFrame, *, cutoff: pd.Timestamp, as_of: pd.Timesta
         Reason.CREDITS_NOT_QUARTER_HOUR: not_quarter,
         Reason.EARNED_BEFORE_CUTOFF: (claims["completion"] < cutoff).fillna(False),
         Reason.COMPLETED_IN_FUTURE: (claims["completion"] > as_of).fillna(False),
-        Reason.NOT_AMA_PRA_CATEGORY_1: credit_type.notna() & ~credit_type.str.match(_CATEGORY_1).fillna(False),
-        Reason.NOT_PHYSICIAN: degree_given & ~is_physician,
+        Reason.NOT_AMA_PRA_CATEGORY_1: claims["credit_type"].notna() & ~claims["category_1"],
+        Reason.NOT_PHYSICIAN: degree_given & ~claims["physician"],
         Reason.NO_REPORTING_CONSENT: no_consent,
         Reason.INVALID_NPI: npi_given & ~npi_is_valid(claims["npi_digits"]),
         Reason.INVALID_LICENSE_STATE: state_given & claims["state_code"].isna(),

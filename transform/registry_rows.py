@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from schemas.registry_row import REGISTRY_FIELDS
+from transform.arrow_ops import per_distinct
 from transform.us_states import STATE_NAMES
 
 ROW_KEY = ["batch_order", "accme_activity_id", "claim_id"]
@@ -13,8 +14,11 @@ ROW_KEY = ["batch_order", "accme_activity_id", "claim_id"]
 def format_credits(values: pd.Series) -> pd.Series:
     """Credits as stable text: 1.0 -> "1", 0.25 -> "0.25" (what is stored is what is sent)."""
     rounded = values.astype("float64").round(4)
-    text = rounded.map(lambda v: f"{v:.4f}".rstrip("0").rstrip("."), na_action="ignore")
-    return text.astype("string")
+    return per_distinct(rounded, _credits_text).astype("string")
+
+
+def _credits_text(distinct: pd.Series) -> pd.Series:
+    return distinct.map(lambda v: f"{v:.4f}".rstrip("0").rstrip("."), na_action="ignore").astype("string")
 
 
 def add_rows(claims: pd.DataFrame) -> pd.DataFrame:

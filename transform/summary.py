@@ -21,10 +21,11 @@ def run_counts(claims: pd.DataFrame, input_rows: int) -> dict:
         raise InvariantError(
             f"input rows ({input_rows}) != sum of outcomes ({sum(counts[o] for o in OUTCOMES)}); nothing was loaded"
         )
+    # Exactly the three keys of the `--json` contract; a waiting claim that had been sent before
+    # and is sent again (corrected) counts as submitted.
     carried_counts = carried["outcome"].value_counts()
     carried_over = {o: int(carried_counts.get(o, 0)) for o in ("submitted", "delayed", "rejected")}
-    for other in carried_counts.index.difference(list(carried_over)):
-        carried_over[str(other)] = int(carried_counts[other])
+    carried_over["submitted"] += int(carried_counts.get("corrected", 0))
     delays = {r.value for r in DELAY_PRECEDENCE}
     reasons: dict[str, dict[str, int]] = {"rejected": {}, "delayed": {}}
     for kind in ("rejected", "delayed"):

@@ -6,7 +6,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from load.ledger.bulk import read_frame
+from load.ledger.bulk import read_raw_frame
 from load.ledger.tables import claims, ingested_exports, sent_rows
 from schemas.portal_claim import CLAIM_FIELDS
 from schemas.reasons import Outcome
@@ -23,7 +23,7 @@ def read_ledger_view(engine: Engine) -> LedgerView:
 def _pending(conn: Connection) -> pd.DataFrame:
     columns = [*CLAIM_FIELDS, "source_file", "source_line"]
     query = sa.select(*[claims.c[c] for c in columns]).where(claims.c.state == Outcome.DELAYED.value)
-    frame = read_frame(conn, query, columns)
+    frame = read_raw_frame(conn, query, columns)
     frame = frame.astype({c: "string" for c in CLAIM_FIELDS})
     return frame.astype({"source_line": "int64", "source_file": "string"})
 
@@ -35,7 +35,7 @@ def _last_sent(conn: Connection) -> pd.DataFrame:
         .join(claims, sa.and_(claims.c.claim_id == sent_rows.c.claim_id, claims.c.sent_version == sent_rows.c.version))
         .where(claims.c.live.is_(True), sent_rows.c.action == "Add")
     )
-    return read_frame(conn, query, ["claim_id", *REGISTRY_FIELDS]).astype("string")
+    return read_raw_frame(conn, query, ["claim_id", *REGISTRY_FIELDS]).astype("string")
 
 
 def _sent(conn: Connection) -> pd.DataFrame:
@@ -61,7 +61,7 @@ def _sent(conn: Connection) -> pd.DataFrame:
         )
         .where(claims.c.sent_version > 0)
     )
-    raw = read_frame(conn, query)
+    raw = read_raw_frame(conn, query)
     return pd.DataFrame(
         {
             "claim_id": raw["claim_id"].astype("string"),

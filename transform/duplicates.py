@@ -19,17 +19,23 @@ def input_repeats(raw_claims: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     copy of an earlier row, or a claim that a later file states again (the later file wins).
     `conflicting` marks every row of a claim id stated twice in one file with different values.
     """
-    prints = row_fingerprints(raw_claims, CLAIM_FIELDS)
-    has_id = raw_claims["claim_id"].notna()
-    keyed = pd.DataFrame({"claim_id": raw_claims["claim_id"], "file_order": raw_claims["file_order"], "print": prints})
+    reason = pd.Series(pd.NA, index=raw_claims.index, dtype="string")
+    conflicting = pd.Series(False, index=raw_claims.index)
+    # Only claim ids stated more than once can repeat: the rest (nearly all rows) skip the hashing.
+    repeated_ids = raw_claims["claim_id"].notna() & raw_claims["claim_id"].duplicated(keep=False)
+    if not repeated_ids.any():
+        return reason, conflicting
+    subset = raw_claims[repeated_ids]
+    prints = row_fingerprints(subset, CLAIM_FIELDS)
+    has_id = pd.Series(True, index=subset.index)
+    keyed = pd.DataFrame({"claim_id": subset["claim_id"], "file_order": subset["file_order"], "print": prints})
     identical = has_id & keyed.duplicated(["claim_id", "print"], keep="first")
     last_file = keyed[has_id].groupby("claim_id")["file_order"].transform("max")
     superseded = has_id & (keyed["file_order"] < last_file.reindex(keyed.index))
-    reason = pd.Series(pd.NA, index=raw_claims.index, dtype="string")
-    reason[superseded] = Reason.SUPERSEDED_BY_LATER_FILE.value
-    reason[identical & ~superseded] = Reason.REPEATED_IN_INPUT.value
-    distinct = keyed[has_id & reason.isna()]
+    reason[superseded[superseded].index] = Reason.SUPERSEDED_BY_LATER_FILE.value
+    repeated = identical & ~superseded
+    reason[repeated[repeated].index] = Reason.REPEATED_IN_INPUT.value
+    distinct = keyed[reason.reindex(keyed.index).isna()]
     variants = distinct.groupby(["file_order", "claim_id"])["print"].transform("nunique")
-    conflicting = pd.Series(False, index=raw_claims.index)
     conflicting[variants.index] = (variants > 1).to_numpy()
     return reason, conflicting

@@ -93,7 +93,7 @@ def row_defects(claims: pd.DataFrame, *, cutoff: pd.Timestamp, as_of: pd.Timesta
         Reason.NOT_AMA_PRA_CATEGORY_1: claims["credit_type"].notna() & ~claims["category_1"],
         Reason.NOT_PHYSICIAN: degree_given & ~claims["physician"],
         Reason.NO_REPORTING_CONSENT: no_consent,
-        Reason.INVALID_NPI: npi_given & ~npi_is_valid(claims["npi_digits"]),
+        Reason.INVALID_NPI: npi_given & ~_flag(claims["npi_digits"], npi_is_valid),
         Reason.INVALID_LICENSE_STATE: state_given & claims["state_code"].isna(),
         Reason.INVALID_BIRTH_DATE: birth_given & claims["birth_mmdd"].isna(),
         Reason.FORMULA_LIKE_TEXT: pd.Series(formula_like, index=claims.index),

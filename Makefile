@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
+	mkdir -p $(PREFECT_HOME)
 	$(BIN)/cme-relay run --export data/samples/portal_export_biweekly.csv --mappings data/samples/activity_map.csv
 
 test: $(STAMP)
+	mkdir -p $(PREFECT_HOME)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -1,0 +1,302 @@
+"""Per-claim listings of one run: submitted, corrections, delayed, rejected.
+
+Each listing is one SQL query (ordered, so the first rows are always the same ones) and one
+vectorised shaping step. The report shows the first rows of each; the complete listing is
+streamed to a CSV beside the workbook when there are more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from load.ledger.tables import batches, claims, run_outcomes, runs, sent_rows
+from schemas.reasons import STAFF_FIX
+from schemas.registry_row import REGISTRY_COLUMNS, REGISTRY_FIELDS
+
+LABELS = dict(REGISTRY_COLUMNS)
+
+
+def what_to_do(reasons: pd.Series) -> pd.Series:
+    return reasons.map(lambda r: STAFF_FIX.get(r, "") if isinstance(r, str) else "")
+
+
+@dataclass(frozen=True)
+class Scope:
+    run_id: str
+    started_at: datetime  # as stored in the ledger (bound back unchanged)
+    as_of: date
+
+
+@dataclass(frozen=True)
+class Listing:
+    name: str  # sheet title
+    intro: str  # one line saying what the rows are
+    frame: pd.DataFrame  # the first rows, with display labels
+    total: int  # how many rows the complete listing has
+    csv_name: str  # where the complete listing is written when it is longer than `frame`
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.frame)
+
+
+def _sent(run_id: str, action: str) -> sa.Subquery:
+    return (
+        sa.select(sent_rows, batches.c.file_name)
+        .join(batches, batches.c.batch_id == sent_rows.c.batch_id)
+        .where(batches.c.run_id == run_id, sent_rows.c.action == action)
+        .subquery(action.lower())
+    )
+
+
+def _outcomes(scope: Scope, kinds: list[str]) -> sa.ColumnElement[bool]:
+    return sa.and_(run_outcomes.c.run_id == scope.run_id, run_outcomes.c.outcome.in_(kinds))
+
+
+_ro = run_outcomes.c
+_from_claims = run_outcomes.outerjoin(claims, claims.c.claim_id == run_outcomes.c.claim_id)
+
+
+def _submitted(scope: Scope) -> sa.Select:
+    add = _sent(scope.run_id, "Add")
+    return (
+        sa.select(
+            _ro.claim_id,
+            claims.c.learner_id,
+            add.c.last_name,
+            add.c.first_name,
+            add.c.accme_activity_id,
+            add.c.completion_date,
+            add.c.credits,
+            add.c.file_name,
+            add.c.row_no,
+            _ro.source_file,
+            _ro.source_line,
+            _ro.carried,
+        )
+        .select_from(_from_claims.outerjoin(add, add.c.claim_id == _ro.claim_id))
+        .where(_outcomes(scope, ["submitted"]))
+        .order_by(_ro.seq)
+    )
+
+
+def _shape_submitted(raw: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "claim id": raw["claim_id"],
+            "learner id": raw["learner_id"],
+            "last name": raw["last_name"],
+            "first name": raw["first_name"],
+            "ACCME activity id": raw["accme_activity_id"],
+            "completion date": raw["completion_date"],
+            "credits": pd.to_numeric(raw["credits"], errors="coerce"),
+            "registry file": raw["file_name"],
+            "registry row": raw["row_no"],
+            "source file": raw["source_file"],
+            "line": raw["source_line"],
+            "waiting since an earlier run": _yes_no(raw["carried"]),
+        }
+    )
+
+
+def _corrections(scope: Scope) -> sa.Select:
+    old, new = _sent(scope.run_id, "Delete"), _sent(scope.run_id, "Add")
+    return (
+        sa.select(
+            _ro.claim_id,
+            _ro.outcome,
+            _ro.reason,
+            claims.c.learner_id,
+            _ro.source_file,
+            _ro.source_line,
+            sa.func.coalesce(new.c.file_name, old.c.file_name).label("file_name"),
+            *[old.c[f].label(f"old_{f}") for f in REGISTRY_FIELDS if f != "action"],
+            *[new.c[f].label(f"new_{f}") for f in REGISTRY_FIELDS if f != "action"],
+        )
+        .select_from(
+            _from_claims.outerjoin(old, old.c.claim_id == _ro.claim_id).outerjoin(new, new.c.claim_id == _ro.claim_id)
+        )
+        .where(_outcomes(scope, ["corrected", "revoked"]))
+        .order_by(_ro.seq)
+    )
+
+
+def _shape_corrections(raw: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    fields = [f for f in REGISTRY_FIELDS if f != "action"]
+    old = raw[[f"old_{f}" for f in fields]].set_axis(fields, axis=1).astype("string").fillna("")
+    new = raw[[f"new_{f}" for f in fields]].set_axis(fields, axis=1).astype("string").fillna("")
+    changes = pd.Series("", index=raw.index, dtype="string")
+    for field in fields:  # a loop over the 13 columns, not over rows
+        differs = (old[field] != new[field]) & (raw["outcome"] == "corrected")
+        piece = LABELS[field] + ": " + old[field] + " → " + new[field]
+        changes = changes.mask(differs, changes.where(changes == "", changes + "; ") + piece)
+    changes = changes.mask(raw["outcome"] == "revoked", "withdrawn from the registry (Delete only)")
+    return pd.DataFrame(
+        {
+            "claim id": raw["claim_id"],
+            "outcome": raw["outcome"],
+            "reason": raw["reason"],
+            "learner id": raw["learner_id"],
+            "last name": new["last_name"].mask(new["last_name"] == "", old["last_name"]),
+            "first name": new["first_name"].mask(new["first_name"] == "", old["first_name"]),
+            "what changed": changes,
+            "old ACCME activity id": old["accme_activity_id"],
+            "new ACCME activity id": new["accme_activity_id"],
+            "old completion date": old["completion_date"],
+            "new completion date": new["completion_date"],
+            "old credits": pd.to_numeric(old["credits"], errors="coerce"),
+            "new credits": pd.to_numeric(new["credits"], errors="coerce"),
+            "registry file": raw["file_name"],
+            "source file": raw["source_file"],
+            "line": raw["source_line"],
+        }
+    )
+
+
+def _delayed(scope: Scope) -> sa.Select:
+    ro2 = run_outcomes.alias("earlier")
+    this_runs_delays = sa.select(_ro.claim_id).where(_outcomes(scope, ["delayed"]))
+    first = (
+        sa.select(ro2.c.claim_id, sa.func.min(runs.c.started_at).label("first_delayed"))
+        .join(runs, runs.c.run_id == ro2.c.run_id)
+        .where(ro2.c.outcome == "delayed", runs.c.started_at <= scope.started_at, ro2.c.claim_id.in_(this_runs_delays))
+        .group_by(ro2.c.claim_id)
+        .subquery("first")
+    )
+    return (
+        sa.select(
+            _ro.claim_id,
+            _ro.reason,
+            first.c.first_delayed,
+            claims.c.learner_id,
+            claims.c.last_name,
+            claims.c.first_name,
+            claims.c.portal_activity_id,
+            _ro.source_file,
+            _ro.source_line,
+            _ro.carried,
+        )
+        .select_from(_from_claims.outerjoin(first, first.c.claim_id == _ro.claim_id))
+        .where(_outcomes(scope, ["delayed"]))
+        .order_by(first.c.first_delayed, _ro.seq)
+    )
+
+
+def _shape_delayed(raw: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    first = pd.to_datetime(raw["first_delayed"], utc=True).dt.tz_localize(None).dt.normalize()
+    age = (pd.Timestamp(scope.as_of) - first).dt.days.clip(lower=0)
+    return pd.DataFrame(
+        {
+            "claim id": raw["claim_id"],
+            "reason": raw["reason"],
+            "what to do": what_to_do(raw["reason"]),
+            "first delayed": first.dt.strftime("%Y-%m-%d"),
+            "age in days": age.astype("Int64"),
+            "learner id": raw["learner_id"],
+            "last name": raw["last_name"],
+            "first name": raw["first_name"],
+            "portal activity id": raw["portal_activity_id"],
+            "source file": raw["source_file"],
+            "line": raw["source_line"],
+            "waiting since an earlier run": _yes_no(raw["carried"]),
+        }
+    )
+
+
+def _rejected(scope: Scope) -> sa.Select:
+    return (
+        sa.select(
+            _ro.claim_id,
+            _ro.outcome,
+            _ro.reason,
+            claims.c.learner_id,
+            claims.c.last_name,
+            claims.c.first_name,
+            claims.c.portal_activity_id,
+            _ro.source_file,
+            _ro.source_line,
+        )
+        .select_from(_from_claims)
+        .where(_outcomes(scope, ["rejected", "duplicate"]))
+        .order_by(_ro.seq)
+    )
+
+
+def _shape_rejected(raw: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "claim id": raw["claim_id"],
+            "outcome": raw["outcome"],
+            "reason": raw["reason"],
+            "what to do": what_to_do(raw["reason"]),
+            "source file": raw["source_file"],
+            "line": raw["source_line"],
+            "learner id": raw["learner_id"],
+            "last name": raw["last_name"],
+            "first name": raw["first_name"],
+            "portal activity id": raw["portal_activity_id"],
+        }
+    )
+
+
+def _yes_no(flags: pd.Series) -> pd.Series:
+    return flags.astype(bool).map({True: "yes", False: "no"})
+
+
+Kind = tuple[str, str, Callable[[Scope], sa.Select], Callable[[pd.DataFrame, Scope], pd.DataFrame], tuple[str, ...]]
+KINDS: dict[str, Kind] = {
+    "submitted": (
+        "Submitted",
+        "Claims added to the registry file(s) of this run.",
+        _submitted,
+        _shape_submitted,
+        ("submitted",),
+    ),
+    "corrections": (
+        "Corrections",
+        "Claims sent before: corrected (Delete of the old row, then Add of the new) or revoked (Delete).",
+        _corrections,
+        _shape_corrections,
+        ("corrected", "revoked"),
+    ),
+    "delayed": (
+        "Delayed",
+        "Claims held back for now, oldest first; every run judges them again.",
+        _delayed,
+        _shape_delayed,
+        ("delayed",),
+    ),
+    "rejected": (
+        "Rejected",
+        "Rows that cannot be reported (rejected) or repeat another row (duplicate).",
+        _rejected,
+        _shape_rejected,
+        ("rejected", "duplicate"),
+    ),
+}
+
+
+def _frame(conn: Connection, query: sa.Select) -> pd.DataFrame:
+    result = conn.execute(query)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def read_listing(conn: Connection, kind: str, scope: Scope, totals: dict[str, int], limit: int) -> Listing:
+    name, intro, select, shape, outcomes = KINDS[kind]
+    raw = _frame(conn, select(scope).limit(limit))
+    return Listing(name, intro, shape(raw, scope), sum(totals.get(o, 0) for o in outcomes), f"{kind}.csv")
+
+
+def stream_listing(conn: Connection, kind: str, scope: Scope, chunk_rows: int = 50_000) -> Iterator[pd.DataFrame]:
+    """The complete listing, a chunk at a time (for the CSV beside the workbook)."""
+    _, _, select, shape, _ = KINDS[kind]
+    result = conn.execution_options(stream_results=True).execute(select(scope))
+    columns = list(result.keys())
+    for rows in result.partitions(chunk_rows):
+        yield shape(pd.DataFrame(rows, columns=columns), scope)

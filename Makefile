@@ -6,7 +6,6 @@ STAMP := $(VENV)/.installed
 export PREFECT_HOME ?= $(CURDIR)/var/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
-export PREFECT_LOGGING_LEVEL ?= WARNING
 
 .PHONY: run test lint typecheck bench clean
 

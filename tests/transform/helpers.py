@@ -10,7 +10,7 @@ from extract import read_activity_map, read_portal_export
 from schemas.portal_claim import CLAIM_FIELDS, SOURCE_COLUMNS
 from schemas.registry_row import REGISTRY_FIELDS
 from tests.factories import write_export, write_map
-from transform.judge import JudgedRun, LedgerView, judge_run
+from transform.judge import SENT_COLUMNS, JudgedRun, LedgerView, judge_run
 from transform.mapping import usable_activity_map
 
 AS_OF = pd.Timestamp("2026-11-26")
@@ -42,17 +42,7 @@ def sent_row(
 def ledger_with_sent(rows: list[dict]) -> LedgerView:
     """A ledger view that holds `rows` as earlier sends and nothing pending."""
     empty = LedgerView.empty([*CLAIM_FIELDS, *SOURCE_COLUMNS])
-    columns = [
-        "claim_id",
-        "learner_id",
-        "accme_activity_id",
-        "completion",
-        "credits_value",
-        "fingerprint",
-        "version",
-        "live",
-    ]
-    sent = pd.DataFrame(rows, columns=columns).astype(
+    sent = pd.DataFrame(rows, columns=SENT_COLUMNS).astype(
         {
             "claim_id": "string",
             "learner_id": "string",

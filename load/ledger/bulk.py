@@ -27,7 +27,7 @@ def _python_column(column: pd.Series) -> list:
         # Times as SQLAlchemy's SQLite text (UTC); a run's timestamps repeat, so format each once.
         codes, uniques = pd.factorize(column)
         texts = _utc(pd.Series(uniques)).dt.strftime(SQLITE_TIME).to_numpy(dtype=object)
-        return np.append(texts, None)[codes].tolist()  # code -1 (missing) picks the appended None
+        return np.append(texts, np.array([None], dtype=object))[codes].tolist()  # code -1 (missing): None
     if pd.api.types.is_bool_dtype(column) and not column.hasnans:
         return column.astype(bool).tolist()
     return column.astype(object).where(column.notna(), None).tolist()

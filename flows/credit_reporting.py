@@ -33,6 +33,7 @@ from load.ledger.runs import (
     batch_rows,
     close_interrupted_runs,
     finish_run,
+    record_archived_paths,
     record_output_files,
     start_run,
     unfinished_batches,
@@ -288,7 +289,9 @@ def credit_reporting(
             submission = write_registry_files(ctx, plans)
             summary["submission_files"] = [str(p) for p in submission]
             if not exports:
-                archive_exports([Path(p) for p in files.loc[files["role"] == "export", "path"]], settings.archive, run_id)
+                taken = [Path(p) for p in files.loc[files["role"] == "export", "path"]]
+                moved = archive_exports(taken, settings.archive, run_id)
+                record_archived_paths(ctx.engine, run_id, {str(a): str(b.resolve()) for a, b in zip(taken, moved, strict=True)})
         summary["status"] = "succeeded"
         logger.info("run %s succeeded: %s", run_id, summary["counts"])
     except RunLockedError as exc:

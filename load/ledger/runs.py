@@ -104,3 +104,16 @@ def close_interrupted_runs(engine: Engine, by_run_id: str) -> list[str]:
                 )
             )
     return stale
+
+
+def record_archived_paths(engine: Engine, run_id: str, moves: dict[str, str]) -> None:
+    """After the inbox files moved to the archive, the run's input records point to where they are."""
+    if not moves:
+        return
+    with engine.begin() as conn:
+        for old, new in moves.items():
+            conn.execute(
+                run_files.update()
+                .where(run_files.c.run_id == run_id, run_files.c.role == "export", run_files.c.path == old)
+                .values(path=new)
+            )

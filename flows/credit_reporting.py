@@ -55,9 +55,17 @@ def run_summary(state) -> dict:  # type: ignore[no-untyped-def]
     raise RuntimeError(f"the flow run ended in state {state.type.value} without a summary")
 
 
-TRANSIENT_DB_MESSAGES = ("database is locked", "database is busy", "database table is locked",
-                         "server closed the connection", "connection refused", "connection reset",
-                         "could not connect", "terminating connection", "connection timed out")
+TRANSIENT_DB_MESSAGES = (
+    "database is locked",
+    "database is busy",
+    "database table is locked",
+    "server closed the connection",
+    "connection refused",
+    "connection reset",
+    "could not connect",
+    "terminating connection",
+    "connection timed out",
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -90,12 +98,16 @@ def plan_inputs(ctx: RunContext, exports: list[str] | None) -> pd.DataFrame:
     paths = [Path(p) for p in exports] if exports else discover_exports(ctx.settings.inbox)
     files = describe_inputs(paths, "export")
     seen = ingested_checksums(ctx.engine, files["sha256"].tolist()) if not files.empty else {}
-    files["note"] = files["sha256"].map(lambda sha: f"skipped: already ingested by run {seen[sha]}" if sha in seen else None)
+    files["note"] = files["sha256"].map(
+        lambda sha: f"skipped: already ingested by run {seen[sha]}" if sha in seen else None
+    )
     repeated = files["sha256"].duplicated()
     files.loc[repeated & files["note"].isna(), "note"] = "skipped: same file given twice"
     logger = get_run_logger()
     for row in files.itertuples():
-        (logger.warning if row.note else logger.info)("export %s sha256=%s %s", row.file_name, row.sha256[:12], row.note or "to ingest")
+        (logger.warning if row.note else logger.info)(
+            "export %s sha256=%s %s", row.file_name, row.sha256[:12], row.note or "to ingest"
+        )
     return files
 
 
@@ -151,7 +163,9 @@ def read_ledger(ctx: RunContext) -> LedgerView:
 
 
 @task(cache_policy=NO_CACHE)
-def judge_claims(ctx: RunContext, raw_claims: pd.DataFrame, activity_map: pd.DataFrame, ledger: LedgerView) -> JudgedRun:
+def judge_claims(
+    ctx: RunContext, raw_claims: pd.DataFrame, activity_map: pd.DataFrame, ledger: LedgerView
+) -> JudgedRun:
     return judge_run(
         raw_claims, activity_map, ledger, cutoff=pd.Timestamp(ctx.settings.cutoff), as_of=pd.Timestamp(ctx.as_of)
     )
@@ -175,7 +189,9 @@ def write_registry_files(ctx: RunContext, plans: list[BatchPlan]) -> list[Path]:
     return written
 
 
-def _write_batch(ctx: RunContext, batch_id: str, file_name: str, rows: pd.DataFrame, created_at: datetime) -> list[Path]:
+def _write_batch(
+    ctx: RunContext, batch_id: str, file_name: str, rows: pd.DataFrame, created_at: datetime
+) -> list[Path]:
     path = ctx.settings.outbox / file_name
     sha = write_registry_batch(path, rows, created_at)
     paths = [path]
@@ -199,10 +215,20 @@ def finish_interrupted_work(ctx: RunContext) -> list[Path]:
         rows, created = batch_rows(ctx.engine, batch.batch_id)
         written += _write_batch(ctx, batch.batch_id, batch.file_name, rows, created)
     # The recovering run names the files it wrote for the dead one, so the audit trail has them.
-    record_output_files(ctx.engine, ctx.run_id, [
-        {"role": "registry", "file_name": p.name, "path": str(p), "sha256": sha256_file(p),
-         "note": "recovered: written from the ledger"} for p in written
-    ])
+    record_output_files(
+        ctx.engine,
+        ctx.run_id,
+        [
+            {
+                "role": "registry",
+                "file_name": p.name,
+                "path": str(p),
+                "sha256": sha256_file(p),
+                "note": "recovered: written from the ledger",
+            }
+            for p in written
+        ],
+    )
     if closed or written:
         get_run_logger().warning("recovered %d interrupted run(s), wrote %d pending file(s)", len(closed), len(written))
     return written
@@ -271,8 +297,16 @@ def credit_reporting(
         if not dry_run:
             acquire_run_lock(ctx.engine, run_id, wait_seconds=settings.lock_wait_seconds)
             locked = True
-            start_run(ctx.engine, run_id=run_id, trigger=trigger, triggered_by=ctx.triggered_by, as_of=ctx.as_of,
-                      cutoff=settings.cutoff, code_version=ctx.code_version, dry_run=dry_run)
+            start_run(
+                ctx.engine,
+                run_id=run_id,
+                trigger=trigger,
+                triggered_by=ctx.triggered_by,
+                as_of=ctx.as_of,
+                cutoff=settings.cutoff,
+                code_version=ctx.code_version,
+                dry_run=dry_run,
+            )
             finish_interrupted_work(ctx)
         mappings_path = Path(mappings) if mappings else settings.mappings
         if mappings_path is None:
@@ -291,7 +325,9 @@ def credit_reporting(
             if not exports:
                 taken = [Path(p) for p in files.loc[files["role"] == "export", "path"]]
                 moved = archive_exports(taken, settings.archive, run_id)
-                record_archived_paths(ctx.engine, run_id, {str(a): str(b.resolve()) for a, b in zip(taken, moved, strict=True)})
+                record_archived_paths(
+                    ctx.engine, run_id, {str(a): str(b.resolve()) for a, b in zip(taken, moved, strict=True)}
+                )
         summary["status"] = "succeeded"
         logger.info("run %s succeeded: %s", run_id, summary["counts"])
     except RunLockedError as exc:
@@ -314,8 +350,13 @@ def credit_reporting(
                     # The load stands; the report can be written again with `cme-relay report RUN_ID`.
                     logger.exception("run %s: the run report could not be written", run_id)
                 record_output_files(ctx.engine, run_id, ctx.output_file_rows(summary))
-                finish_run(ctx.engine, run_id, status=summary["status"], counts=ctx.stored_counts(summary),
-                           error=summary["error"])
+                finish_run(
+                    ctx.engine,
+                    run_id,
+                    status=summary["status"],
+                    counts=ctx.stored_counts(summary),
+                    error=summary["error"],
+                )
             finally:
                 release_run_lock(ctx.engine, run_id)
     if summary["status"] != "succeeded":

@@ -13,12 +13,27 @@ _ids = itertools.count(1)
 VALID_NPI = "1234567893"
 
 MAP_ROWS = [
-    {"Portal Activity ID": "ACT-1", "ACCME Activity ID": "202312345", "Max Credits": "10",
-     "Start Date": "2023-01-01", "End Date": "2027-12-31"},
-    {"Portal Activity ID": "ACT-2", "ACCME Activity ID": "202412346", "Max Credits": "2",
-     "Start Date": "2024-01-01", "End Date": "2027-12-31"},
-    {"Portal Activity ID": "ACT-NOID", "ACCME Activity ID": "", "Max Credits": "5",
-     "Start Date": "2023-01-01", "End Date": "2027-12-31"},
+    {
+        "Portal Activity ID": "ACT-1",
+        "ACCME Activity ID": "202312345",
+        "Max Credits": "10",
+        "Start Date": "2023-01-01",
+        "End Date": "2027-12-31",
+    },
+    {
+        "Portal Activity ID": "ACT-2",
+        "ACCME Activity ID": "202412346",
+        "Max Credits": "2",
+        "Start Date": "2024-01-01",
+        "End Date": "2027-12-31",
+    },
+    {
+        "Portal Activity ID": "ACT-NOID",
+        "ACCME Activity ID": "",
+        "Max Credits": "5",
+        "Start Date": "2023-01-01",
+        "End Date": "2027-12-31",
+    },
 ]
 
 
@@ -58,8 +73,15 @@ def write_map(path: Path, rows: list[dict] | None = None) -> Path:
     return path
 
 
-def judge_rows(tmp_path: Path, rows: list[dict], map_rows: list[dict] | None = None, *,
-               as_of: str = "2026-11-26", cutoff: str = "2023-07-01", ledger=None):  # type: ignore[no-untyped-def]
+def judge_rows(
+    tmp_path: Path,
+    rows: list[dict],
+    map_rows: list[dict] | None = None,
+    *,
+    as_of: str = "2026-11-26",
+    cutoff: str = "2023-07-01",
+    ledger=None,
+):  # type: ignore[no-untyped-def]
     """Write rows as an export, read them through `extract`, judge them against a ledger view
     (empty by default): the whole pure path of one run, without Prefect or a database."""
     from extract import read_activity_map, read_portal_export

@@ -70,8 +70,10 @@ def test_second_run_sends_nothing(run_flow, workspace):
 def test_cutoff_boundary_through_the_flow(run_flow, workspace):
     export = write_export(
         workspace / "boundary.csv",
-        [claim(**{"Claim ID": "EDGE-1", "Completion Date": "2023-06-30"}),
-         claim(**{"Claim ID": "EDGE-2", "Completion Date": "2023-07-01"})],
+        [
+            claim(**{"Claim ID": "EDGE-1", "Completion Date": "2023-06-30"}),
+            claim(**{"Claim ID": "EDGE-2", "Completion Date": "2023-07-01"}),
+        ],
     )
     from tests.factories import write_map
 
@@ -106,7 +108,15 @@ def test_cli_json_contract_and_exit_codes(workspace):
     assert ok.returncode == 0, ok.stderr[-2000:]
     summary = json.loads(ok.stdout)
     assert set(summary) == {
-        "run_id", "status", "as_of", "counts", "carried_over", "reasons", "submission_files", "report_files", "error",
+        "run_id",
+        "status",
+        "as_of",
+        "counts",
+        "carried_over",
+        "reasons",
+        "submission_files",
+        "report_files",
+        "error",
     }
     assert set(summary["counts"]) == {"input_rows", *OUTCOMES}
     assert set(summary["carried_over"]) == {"submitted", "delayed", "rejected"}

@@ -90,9 +90,13 @@ def test_run_without_export_takes_the_inbox_and_archives_it(run_flow, workspace)
     # The ledger's input records follow the files to the archive.
     ledger = sa.create_engine(f"sqlite:///{workspace / 'ledger.db'}")
     with ledger.connect() as conn:
-        recorded = conn.execute(
-            sa.text("SELECT path FROM run_files WHERE run_id = :r AND role = 'export'"), {"r": first["run_id"]}
-        ).scalars().all()
+        recorded = (
+            conn.execute(
+                sa.text("SELECT path FROM run_files WHERE run_id = :r AND role = 'export'"), {"r": first["run_id"]}
+            )
+            .scalars()
+            .all()
+        )
     assert sorted(recorded) == sorted(str((archived / n).resolve()) for n in first_files)
 
     # Next time: one new export, and the same biweekly bytes dropped again under another name.

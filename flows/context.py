@@ -18,6 +18,12 @@ from load.ledger.database import redact_url
 from schemas.reasons import OUTCOMES
 
 
+def output_file_row(role: str, path: Path, note: str | None = None) -> dict:
+    """A written file as the ledger's run_files records it (name, path, checksum)."""
+    row = {"role": role, "file_name": path.name, "path": str(path), "sha256": sha256_file(path)}
+    return {**row, "note": note} if note else row
+
+
 def code_version() -> str:
     try:
         package = version("cme-relay")
@@ -99,12 +105,11 @@ class RunContext:
         return header
 
     def output_file_rows(self, summary: dict) -> list[dict]:
-        rows = []
-        for role, key in (("registry", "submission_files"), ("report", "report_files")):
-            for path in summary[key]:
-                p = Path(path)
-                rows.append({"role": role, "file_name": p.name, "path": str(p), "sha256": sha256_file(p)})
-        return rows
+        return [
+            output_file_row(role, Path(path))
+            for role, key in (("registry", "submission_files"), ("report", "report_files"))
+            for path in summary[key]
+        ]
 
     @staticmethod
     def stored_counts(summary: dict) -> dict:

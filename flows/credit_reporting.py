@@ -20,7 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from extract import read_activity_map, read_portal_export
 from extract.errors import ExtractError
 from extract.inbox import describe_inputs, discover_exports
-from flows.context import RunContext, code_version, resolve_as_of
+from flows.context import RunContext, code_version, output_file_row, resolve_as_of
 from flows.notify import notify_failure
 from flows.progress import FileProgress
 from flows.quiet_logs import EXPECTED_FAILURES, quiet_expected_failures
@@ -207,8 +207,6 @@ def _write_batch(
 @task(cache_policy=NO_CACHE)
 def finish_interrupted_work(ctx: RunContext) -> list[Path]:
     """A run that died after its load committed: write its files from the ledger now."""
-    from extract.checksums import sha256_file
-
     closed = close_interrupted_runs(ctx.engine, ctx.run_id)
     written = []
     for batch in unfinished_batches(ctx.engine).itertuples():
@@ -218,16 +216,7 @@ def finish_interrupted_work(ctx: RunContext) -> list[Path]:
     record_output_files(
         ctx.engine,
         ctx.run_id,
-        [
-            {
-                "role": "registry",
-                "file_name": p.name,
-                "path": str(p),
-                "sha256": sha256_file(p),
-                "note": "recovered: written from the ledger",
-            }
-            for p in written
-        ],
+        [output_file_row("registry", p, note="recovered: written from the ledger") for p in written],
     )
     if closed or written:
         get_run_logger().warning("recovered %d interrupted run(s), wrote %d pending file(s)", len(closed), len(written))

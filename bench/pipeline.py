@@ -127,7 +127,7 @@ def run_stages(
         info["rows"] = len(activity_map)
 
     with stages.stage("read ledger view") as info:
-        ledger = read_ledger_view(ctx.engine)
+        ledger = read_ledger_view(ctx.engine, run_keys=raw_claims[["claim_id", "learner_id"]])
         info["rows"] = len(ledger.pending) + len(ledger.sent)
 
     with stages.stage("judge (judge_run, run_counts)") as info:

@@ -158,8 +158,8 @@ def extract_activity_map(path: Path) -> pd.DataFrame:
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 4, 16], retry_condition_fn=_retriable)
-def read_ledger(ctx: RunContext) -> LedgerView:
-    return read_ledger_view(ctx.engine)
+def read_ledger(ctx: RunContext, raw_claims: pd.DataFrame) -> LedgerView:
+    return read_ledger_view(ctx.engine, run_keys=raw_claims[["claim_id", "learner_id"]])
 
 
 @task(cache_policy=NO_CACHE)
@@ -305,7 +305,7 @@ def credit_reporting(
         files = _with_row_counts(files, raw_claims)
         activity_map = extract_activity_map(mappings_path)
         files = pd.concat([files, describe_inputs([mappings_path], "mappings").assign(rows=len(activity_map))])
-        judged = judge_claims(ctx, raw_claims, activity_map, read_ledger(ctx))
+        judged = judge_claims(ctx, raw_claims, activity_map, read_ledger(ctx, raw_claims))
         summary.update(run_counts(judged.claims, input_rows=len(raw_claims)))
         if not dry_run:
             plans = load_submission(ctx, judged, files.reset_index(drop=True))

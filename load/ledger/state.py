@@ -6,7 +6,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from load.ledger.bulk import read_raw_frame
+from load.ledger.bulk import insert_frame, read_raw_frame
 from load.ledger.tables import claims, ingested_exports, sent_rows
 from schemas.portal_claim import CLAIM_FIELDS
 from schemas.reasons import Outcome
@@ -14,10 +14,53 @@ from schemas.registry_row import REGISTRY_FIELDS
 from transform.judge import SENT_COLUMNS, LedgerView
 from transform.parse import parse_credits, parse_dates
 
+EVERY_CLAIM = sa.true()
 
-def read_ledger_view(engine: Engine) -> LedgerView:
-    with engine.connect() as conn:
-        return LedgerView(pending=_pending(conn), sent=_sent(conn), last_sent=_last_sent(conn))
+
+def read_ledger_view(engine: Engine, run_keys: pd.DataFrame | None = None) -> LedgerView:
+    """What judging this run needs from the ledger.
+
+    `run_keys` (`claim_id`, `learner_id` of this run's input rows) narrows what was sent to what the
+    judgement can use: the sends of the claims judged now (the input and the waiting claims) and
+    of their learners (the cross-claim rules look at one learner's other claims). A small export
+    against a ledger of millions then reads thousands of rows, not millions; without it, all.
+    """
+    with engine.begin() as conn:
+        pending = _pending(conn)
+        if run_keys is None or not _anything_sent(conn):
+            return LedgerView(pending=pending, sent=_sent(conn), last_sent=_last_sent(conn))
+        keys = pd.concat([run_keys[["claim_id", "learner_id"]], pending[["claim_id", "learner_id"]]])
+        claim_keys, learner_keys = _key_tables(conn, keys)
+        view = LedgerView(
+            pending=pending,
+            sent=_sent(
+                conn,
+                sa.or_(
+                    claims.c.claim_id.in_(sa.select(claim_keys.c.key)),
+                    claims.c.learner_id.in_(sa.select(learner_keys.c.key)),
+                ),
+            ),
+            last_sent=_last_sent(conn, sent_rows.c.claim_id.in_(sa.select(claim_keys.c.key))),
+        )
+        for table in (claim_keys, learner_keys):
+            table.drop(conn)
+        return view
+
+
+def _anything_sent(conn: Connection) -> bool:
+    return conn.execute(sa.select(claims.c.claim_id).where(claims.c.sent_version > 0).limit(1)).first() is not None
+
+
+def _key_tables(conn: Connection, keys: pd.DataFrame) -> tuple[sa.Table, sa.Table]:
+    """This run's distinct claim ids and learner ids in two temporary tables of the session."""
+    tables = []
+    for name, column in (("run_claim_keys", "claim_id"), ("run_learner_keys", "learner_id")):
+        table = sa.Table(name, sa.MetaData(), sa.Column("key", sa.Text, primary_key=True), prefixes=["TEMPORARY"])
+        table.create(conn)
+        values = keys[column].dropna().drop_duplicates().astype(object)
+        insert_frame(conn, table, pd.DataFrame({"key": values.to_numpy()}))
+        tables.append(table)
+    return tables[0], tables[1]
 
 
 def _pending(conn: Connection) -> pd.DataFrame:
@@ -28,17 +71,17 @@ def _pending(conn: Connection) -> pd.DataFrame:
     return frame.astype({"source_line": "int64", "source_file": "string"})
 
 
-def _last_sent(conn: Connection) -> pd.DataFrame:
+def _last_sent(conn: Connection, among: sa.ColumnElement[bool] = EVERY_CLAIM) -> pd.DataFrame:
     """The values of the Add each live claim holds in the registry (a Delete repeats them)."""
     query = (
         sa.select(sent_rows.c.claim_id, *[sent_rows.c[f] for f in REGISTRY_FIELDS])
         .join(claims, sa.and_(claims.c.claim_id == sent_rows.c.claim_id, claims.c.sent_version == sent_rows.c.version))
-        .where(claims.c.live.is_(True), sent_rows.c.action == "Add")
+        .where(claims.c.live.is_(True), sent_rows.c.action == "Add", among)
     )
     return read_raw_frame(conn, query, ["claim_id", *REGISTRY_FIELDS]).astype("string")
 
 
-def _sent(conn: Connection) -> pd.DataFrame:
+def _sent(conn: Connection, among: sa.ColumnElement[bool] = EVERY_CLAIM) -> pd.DataFrame:
     query = (
         sa.select(
             claims.c.claim_id,
@@ -59,7 +102,7 @@ def _sent(conn: Connection) -> pd.DataFrame:
                 sent_rows.c.action == "Add",
             ),
         )
-        .where(claims.c.sent_version > 0)
+        .where(claims.c.sent_version > 0, among)
     )
     raw = read_raw_frame(conn, query)
     return pd.DataFrame(

@@ -35,7 +35,8 @@ def plan_batches(registry_rows: pd.DataFrame, *, stem: str, max_rows: int, suffi
     return plans
 
 
-def _claim_records(judged: pd.DataFrame, run_id: str, now: datetime) -> pd.DataFrame:
+def _claim_records(judged: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """Each claim's latest record and state; the run's id and time go in as `_run_constants`."""
     # A row without a claim id is rejected and kept in run_outcomes only: it has no key to follow.
     kept = judged[(judged["outcome"] != Outcome.DUPLICATE.value) & judged["claim_id"].notna()]
     sent_now = kept["outcome"].isin([Outcome.SUBMITTED.value, Outcome.CORRECTED.value])
@@ -43,17 +44,25 @@ def _claim_records(judged: pd.DataFrame, run_id: str, now: datetime) -> pd.DataF
     records = kept[[*CLAIM_FIELDS, "source_file", "source_line", "accme_activity_id"]].copy()
     records["state"] = kept["outcome"]
     records["reason"] = kept["reason"]
-    records["first_seen_run"] = run_id
-    records["first_seen_at"] = now
-    records["state_changed_at"] = now
     records["delayed_since"] = pd.Series(now, index=kept.index).where(kept["outcome"] == Outcome.DELAYED.value)
-    records["last_run_id"] = run_id
     # What the registry holds after this run: judged from the ledger as it was read; if another
     # run changed it meanwhile, the unique keys on sent_rows refuse this whole load.
     records["sent_version"] = kept["new_version"].astype("int64")
     records["live"] = (kept["was_live"].astype(bool) | sent_now) & ~revoked
     records["fingerprint"] = kept["fingerprint"].where(sent_now, kept["live_fingerprint"]).where(records["live"])
     return records.drop_duplicates("claim_id", keep="last")
+
+
+def _outcome_records(judged: pd.DataFrame) -> pd.DataFrame:
+    """One row per judged row, in input order: what this run decided (kept for reports and audits)."""
+    columns = ["claim_id", "outcome", "reason", "source_file", "source_line", "accme_activity_id"]
+    return judged[columns].assign(
+        seq=range(len(judged)), carried=judged["from_ledger"].astype(bool), credits=judged["credits_value"]
+    )
+
+
+def _run_constants(run_id: str, now: datetime) -> dict[str, object]:
+    return {"first_seen_run": run_id, "first_seen_at": now, "state_changed_at": now, "last_run_id": run_id}
 
 
 CLAIM_UPDATE = {
@@ -81,7 +90,6 @@ def commit_load(
     input_files: pd.DataFrame,
 ) -> None:
     """Everything the run decided, in one transaction: all of it lands or none of it."""
-    outcomes = judged.assign(seq=range(len(judged)), run_id=run_id, carried=judged["from_ledger"].astype(bool))
     try:
         with engine.begin() as conn:
             exports = input_files[(input_files["role"] == "export") & input_files["note"].isna()]
@@ -91,8 +99,11 @@ def commit_load(
                 exports[["sha256", "file_name", "rows"]].assign(run_id=run_id).drop_duplicates("sha256"),
             )
             bulk.insert_frame(conn, run_files, input_files.assign(run_id=run_id))
-            records = _claim_records(judged, run_id, now)
-            bulk.upsert_frame(conn, claims, records, "claim_id", CLAIM_UPDATE)
+            # Each table's rows are built just before their insert and dropped after it: at a
+            # million claims every copy of the judged frame costs hundreds of megabytes.
+            records = _claim_records(judged, now)
+            bulk.upsert_frame(conn, claims, records, "claim_id", CLAIM_UPDATE, _run_constants(run_id, now))
+            del records
             for plan in plans:
                 conn.execute(
                     batches.insert().values(
@@ -107,28 +118,9 @@ def commit_load(
                         status="committed",
                     )
                 )
-                rows = plan.rows[["claim_id", "version", *REGISTRY_FIELDS]].assign(
-                    batch_id=plan.batch_id, row_no=range(1, len(plan.rows) + 1)
-                )
-                bulk.insert_frame(conn, sent_rows, rows)
-            bulk.insert_frame(
-                conn,
-                run_outcomes,
-                outcomes[
-                    [
-                        "run_id",
-                        "seq",
-                        "claim_id",
-                        "outcome",
-                        "reason",
-                        "source_file",
-                        "source_line",
-                        "carried",
-                        "accme_activity_id",
-                        "credits_value",
-                    ]
-                ].rename(columns={"credits_value": "credits"}),
-            )
+                rows = plan.rows[["claim_id", "version", *REGISTRY_FIELDS]].assign(row_no=range(1, len(plan.rows) + 1))
+                bulk.insert_frame(conn, sent_rows, rows, {"batch_id": plan.batch_id})
+            bulk.insert_frame(conn, run_outcomes, _outcome_records(judged), {"run_id": run_id})
     except sa.exc.IntegrityError as exc:
         raise AlreadySentError(
             "the ledger refused this load: another run already sent or ingested some of these claims "

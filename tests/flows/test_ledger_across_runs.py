@@ -217,11 +217,11 @@ def test_a_loader_failing_after_n_rows_commits_nothing_and_the_rerun_sends_once(
     mappings = write_map(workspace / "map.csv")
     real_insert = bulk.insert_frame
 
-    def insert_then_die(conn, table, frame):
+    def insert_then_die(conn, table, frame, constants=None):
         if table.name == "sent_rows":
-            real_insert(conn, table, frame.iloc[:3])
+            real_insert(conn, table, frame.iloc[:3], constants)
             raise LoaderDied("the loader died after 3 rows")
-        real_insert(conn, table, frame)
+        real_insert(conn, table, frame, constants)
 
     monkeypatch.setattr(bulk, "insert_frame", insert_then_die)
     failed = run_flow(export, mappings=mappings)
@@ -253,8 +253,8 @@ mode, marker, export = sys.argv[1:4]
 real_insert = bulk.insert_frame
 
 
-def insert_then_wait(conn, table, frame):
-    real_insert(conn, table, frame)
+def insert_then_wait(conn, table, frame, constants=None):
+    real_insert(conn, table, frame, constants)
     if table.name == "sent_rows":  # inside commit_load's transaction, its rows written
         Path(marker).write_text(str(os.getpid()))
         release = Path(marker + ".release")

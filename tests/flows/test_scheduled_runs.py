@@ -125,7 +125,7 @@ def test_a_failed_run_leaves_the_inbox_alone(run_flow, workspace):
 
 
 def _fails_then_succeeds(errors: list[BaseException], calls: list[int]):  # type: ignore[no-untyped-def]
-    def read_ledger_view(engine):  # type: ignore[no-untyped-def]
+    def read_ledger_view(engine, run_keys=None):  # type: ignore[no-untyped-def]
         calls.append(1)
         if len(calls) <= len(errors):
             raise errors[len(calls) - 1]
@@ -147,7 +147,9 @@ def _run_read_ledger(monkeypatch, errors: list[BaseException]) -> tuple[object, 
 
     @flow
     def probe() -> None:
-        states.append(task(SimpleNamespace(engine=None), return_state=True))
+        states.append(
+            task(SimpleNamespace(engine=None), pd.DataFrame(columns=["claim_id", "learner_id"]), return_state=True)
+        )
 
     probe()
     return states[0], len(calls)

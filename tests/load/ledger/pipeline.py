@@ -70,7 +70,11 @@ def prepare_run(
         raw = raw.iloc[0:0]
     activity_map = usable_activity_map(read_activity_map(mappings))
     judged = judge_run(
-        raw, activity_map, read_ledger_view(engine), cutoff=pd.Timestamp("2023-07-01"), as_of=pd.Timestamp(AS_OF)
+        raw,
+        activity_map,
+        read_ledger_view(engine, run_keys=raw),
+        cutoff=pd.Timestamp("2023-07-01"),
+        as_of=pd.Timestamp(AS_OF),
     )
     plans = plan_batches(judged.registry_rows, stem=f"PARS-TEST-{run_id[:8]}", max_rows=10_000)
     files = pd.concat(

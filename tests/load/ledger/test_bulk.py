@@ -151,3 +151,47 @@ def test_a_naive_time_is_stored_as_utc(engine):
     with engine.begin() as conn:
         bulk.insert_frame(conn, probe, naive)
     assert _read(engine)["at"].tolist() == [datetime(2026, 11, 26, 4, 5, 6, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize(
+    "constants",
+    [
+        {"txt": "it's the run's id", "flag": True, "at": datetime(2026, 3, 8, 1, 30, tzinfo=UTC), "amount": 2.5},
+        {
+            "txt": None,
+            "flag": False,
+            "at": pd.Timestamp("2026-11-01 01:30-07:00").tz_convert("America/Los_Angeles"),
+            "amount": 7,
+        },
+    ],
+)
+def test_constants_are_stored_on_every_row_like_bound_values(engine, constants):
+    """A run-wide value given once (SQLite: a literal in the statement) reads back as if bound per row."""
+    probe_metadata.create_all(engine)
+    ids = pd.DataFrame({"id": [1, 2, 3]})
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, probe, ids, constants)
+        bulk.upsert_frame(conn, probe, pd.DataFrame({"id": [3, 4]}), "id", {"amount": "excluded.amount"}, constants)
+    got = _records(_read(engine))
+    expected_at = pd.Timestamp(constants["at"]).tz_convert("UTC").to_pydatetime()
+    assert [r["id"] for r in got] == [1, 2, 3, 4]
+    for r in got:
+        assert (r["txt"], r["flag"], r["at"], r["amount"]) == (
+            constants["txt"],
+            constants["flag"],
+            expected_at,
+            constants["amount"],
+        )
+
+
+def test_the_collector_is_back_on_after_a_bulk_write_even_one_that_fails(engine):
+    import gc
+
+    probe_metadata.create_all(engine)
+    frame = _frame().iloc[:2]
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, probe, frame)
+    assert gc.isenabled()
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        bulk.insert_frame(conn, probe, frame)
+    assert gc.isenabled()

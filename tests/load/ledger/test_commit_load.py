@@ -156,13 +156,14 @@ def test_a_loader_failing_after_n_rows_commits_nothing(engine, tmp_path, monkeyp
     class LoaderDied(RuntimeError):
         pass
 
-    def insert(conn, table_, frame):
-        real_insert(conn, table_, frame.iloc[:after_rows] if table_.name == fail_table else frame)
+    def insert(conn, table_, frame, constants=None):
+        real_insert(conn, table_, frame.iloc[:after_rows] if table_.name == fail_table else frame, constants)
         if table_.name == fail_table:
             raise LoaderDied(f"loader died after {after_rows} rows of {fail_table}")
 
-    def upsert(conn, table_, frame, key, update_sql):
-        real_upsert(conn, table_, frame.iloc[:after_rows] if table_.name == fail_table else frame, key, update_sql)
+    def upsert(conn, table_, frame, key, update_sql, constants=None):
+        kept = frame.iloc[:after_rows] if table_.name == fail_table else frame
+        real_upsert(conn, table_, kept, key, update_sql, constants)
         if table_.name == fail_table:
             raise LoaderDied(f"loader died after {after_rows} rows of {fail_table}")
 

@@ -76,7 +76,17 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(engine):
     assert _holder(engine) == "new-run"
 
 
-def test_a_lock_of_a_finished_run_is_taken_over_but_a_live_one_is_not(engine):
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    engine = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield engine
+    engine.dispose()
+
+
+def test_a_lock_of_a_finished_run_is_taken_over_but_a_live_one_is_not(sqlite_engine):
+    # On SQLite the row is the lock. On PostgreSQL the advisory lock is, and a row alone holds
+    # nothing (test_lock_postgres.py).
+    engine = sqlite_engine
     _record(engine, "live-run")
     with engine.begin() as conn:  # this very process: alive
         conn.execute(

@@ -3,6 +3,15 @@
 `write_run_report` writes `report.xlsx`, `report.html`, `report.md` (and a CSV per listing too
 long for a sheet) into REPORTS/<run_id>/, owner-only. `report_summary` is the identity-free
 summary (counts, reasons, checks, files) used by the Prefect artifacts and `report.md`.
+
+What a report holds at any size (issue 7): a million-row run is not listed in a sheet. Counts,
+reasons with what staff should do, checks, reconciliation per ACCME activity (claims in, each
+outcome, held back, rows and credits sent) and history always cover every row: they are
+grouped in SQL. Each listing (submitted, corrections, delayed, rejected) shows its first
+`SHEET_ROWS` (1,000) rows in the workbook and the page, in a stable order, under a line saying
+"the first N of M rows are listed; all M are in <kind>.csv"; that CSV, beside the workbook, is
+the complete listing: streamed from the ledger a chunk at a time (bounded memory), written by
+Arrow, neutralised against formula injection, the same bytes for the same ledger.
 """
 
 from __future__ import annotations
@@ -14,12 +23,12 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from load.reports import queries
 from load.reports.data import SHEET_ROWS, RunEnding, RunReport, build_report
 from load.reports.files import private_dir, write_private, write_private_text
 from load.reports.html import render_html
-from load.reports.listings import KINDS, Scope, stream_listing
+from load.reports.listings import KINDS
 from load.reports.markdown import summary_markdown
-from load.reports.neutralise import csv_safe
 from load.reports.workbook import save_workbook
 
 __all__ = ["RunEnding", "report_summary", "summary_from_report", "write_run_report"]
@@ -75,15 +84,6 @@ def _plain(value: object) -> object:
     return value
 
 
-def _write_csv(engine: Engine, kind: str, scope: Scope, path: Path) -> None:
-    def write(tmp: Path) -> None:
-        with engine.connect() as conn, tmp.open("w", encoding="utf-8-sig", newline="") as out:
-            for i, chunk in enumerate(stream_listing(conn, kind, scope)):
-                csv_safe(chunk).to_csv(out, index=False, header=i == 0)
-
-    write_private(path, write)
-
-
 def write_run_report(
     engine: Engine,
     run_id: str,
@@ -99,22 +99,28 @@ def write_run_report(
     `now` stamps the report (pass a fixed time for a reproducible file); `ending` is what the
     flow knows before it closes the run record; `settings` are settings not kept in the ledger.
     """
-    report = build_report(
-        engine, run_id, now=now or datetime.now(UTC), ending=ending, settings=settings, sheet_rows=sheet_rows
-    )
+    with engine.connect() as conn:
+        queries.run_row(conn, run_id)  # an unknown run leaves no folder behind
     private_dir(Path(reports_dir))
     folder = private_dir(Path(reports_dir) / run_id)
+    report = build_report(
+        engine,
+        run_id,
+        now=now or datetime.now(UTC),
+        ending=ending,
+        settings=settings,
+        sheet_rows=sheet_rows,
+        complete_dir=folder,
+    )
     paths = [
         write_private(folder / "report.xlsx", lambda tmp: save_workbook(report, tmp)),
         write_private_text(folder / "report.html", render_html(report)),
         write_private_text(folder / "report.md", summary_markdown(_plain(summary_from_report(report)))),  # type: ignore[arg-type]
     ]
-    scope = Scope(run_id, report.started_at, report.as_of)
     for kind in KINDS:
         csv = folder / report.listings[kind].csv_name
         if report.listings[kind].more > 0:
-            _write_csv(engine, kind, scope, csv)
-            paths.append(csv)
+            paths.append(csv)  # written complete while the listing was read
         else:
             csv.unlink(missing_ok=True)  # a listing that now fits leaves no stale complete list behind
     return paths

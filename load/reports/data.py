@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
 from load.reports import queries
+from load.reports.complete import write_complete_listing
 from load.reports.listings import KINDS, Listing, Scope, read_listing, what_to_do
 from load.reports.reconcile import checks, reconciliation
 from schemas.reasons import OUTCOMES
 
-SHEET_ROWS = 10_000  # rows listed per sheet; the rest are in a CSV beside the workbook
+SHEET_ROWS = 1_000  # rows listed per sheet and page; a longer listing is complete in a CSV beside them
 CARRIED_KINDS = ("submitted", "delayed", "rejected")
 FILE_COLUMNS = ["role", "file", "rows", "SHA-256", "note"]
 OUTPUT_COLUMNS = ["role", "file", "rows", "adds", "deletes", "SHA-256", "status"]
@@ -153,7 +155,12 @@ def build_report(
     ending: RunEnding | None = None,
     settings: Mapping[str, object] | None = None,
     sheet_rows: int = SHEET_ROWS,
+    complete_dir: Path | None = None,
 ) -> RunReport:
+    """The report of `run_id`; with `complete_dir`, a listing longer than `sheet_rows` is also
+    written there complete as `<kind>.csv` while its first rows are read (one pass over the
+    ledger per listing). One connection, one thread: listings written side by side on their own
+    connections were slower on two shared cores and each connection's page cache added memory."""
     with engine.connect() as conn:
         run = queries.run_row(conn, run_id)
         open_run = run["status"] == "running"
@@ -176,7 +183,12 @@ def build_report(
         carried_over.update({str(o): int(n) for o, n in carried_by.items() if o not in CARRIED_KINDS})
         totals = {str(o): int(n) for o, n in groups.groupby("outcome")["claims"].sum().items()}
         scope = Scope(run_id, run["started_at"], run["as_of"])
-        listings = {kind: read_listing(conn, kind, scope, totals, sheet_rows) for kind in KINDS}
+        listings = {}
+        for kind, (*_, outcomes) in KINDS.items():
+            head = None
+            if complete_dir is not None and sum(totals.get(o, 0) for o in outcomes) > sheet_rows:
+                head = write_complete_listing(conn, kind, scope, sheet_rows, complete_dir)
+            listings[kind] = read_listing(conn, kind, scope, totals, sheet_rows, head)
         history = _history(conn, run, counts, sum(carried_over.values()))
         copies = queries.registry_copies(conn, run_id)
     reasons = (

@@ -1,7 +1,7 @@
 """The run report as one self-contained HTML page: inline CSS and SVG, no script, every value escaped.
 
-It carries the same sections as the workbook; listings show their first `HTML_ROWS` rows (the
-workbook lists more, the CSV beside it all of them), so the page stays printable.
+It carries the same sections as the workbook; listings show their first `HTML_ROWS` rows, as many
+as a sheet lists (the CSV beside them holds all of them), so the page stays printable.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from html import escape
 import pandas as pd
 
 from load.reports.chart import outcome_chart_svg
-from load.reports.data import RunReport
-from load.reports.sections import REPORT_TITLE, Section, summary_sections
+from load.reports.data import SHEET_ROWS, RunReport
+from load.reports.sections import REPORT_TITLE, Section, listing_note, summary_sections
 from schemas.reasons import OUTCOMES
 
-HTML_ROWS = 1_000
+HTML_ROWS = SHEET_ROWS
 KEY_FIGURES = ("input_rows", *OUTCOMES)
 
 CSS = """
@@ -129,16 +129,9 @@ def _figures(report: RunReport) -> str:
 def _listing(report: RunReport, kind: str) -> str:
     listing = report.listings[kind]
     shown = listing.frame.head(HTML_ROWS)
-    if listing.total == 0:
-        note = "None in this run."
-    elif listing.total <= len(shown):
-        note = f"All {listing.total:,} rows are listed." if listing.total > 1 else "Its one row is listed."
-    else:
-        note = (
-            f"The first {len(shown):,} of {listing.total:,} rows are shown; the workbook lists up to "
-            f"{report.sheet_rows:,}"
-        )
-        note += f"; all are in {listing.csv_name} in this folder." if listing.more > 0 else "."
+    note = listing_note(report, kind)  # the page lists what the workbook lists ...
+    if len(shown) < len(listing.frame):  # ... unless the report was written with longer sheets
+        note = f"The first {len(shown):,} of {listing.total:,} rows are shown here; the workbook lists more. {note}"
     table = _frame(shown) if len(shown) else ""
     return (
         f'<section id="listing-{kind}">\n<h2>{escape(listing.name)} ({listing.total:,})</h2>\n'

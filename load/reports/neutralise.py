@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -38,13 +40,21 @@ def text_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
     return value
 
 
+def csv_safe_table(table: pa.Table) -> pa.Table:
+    """`table` with a leading apostrophe on every text a spreadsheet would run (Arrow kernels)."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            starts = pa.array(FORMULA_START, column.type)
+            risky = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=starts)
+            if pc.any(risky).as_py():  # rare: most columns pass through untouched
+                quoted = pc.binary_join_element_wise(pa.scalar("'", column.type), column, pa.scalar("", column.type))
+                column = pc.if_else(risky, quoted, column)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text columns carry a leading apostrophe where a spreadsheet would run them."""
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column]):
-            continue
-        text = out[column].astype("string")
-        risky = text.str.match(r"^[=+\-@\t\r\n]").fillna(False).astype(bool)
-        out[column] = text.mask(risky, "'" + text)
-    return out
+    safe = csv_safe_table(pa.Table.from_pandas(frame, preserve_index=False)).to_pandas()
+    return safe.set_axis(frame.index)

@@ -110,7 +110,10 @@ def summary_sections(report: RunReport) -> list[Section]:
             None,
             [
                 ["generated", report.generated_at],
-                ["rows listed per sheet", f"{report.sheet_rows:,} (longer listings also go to a CSV in this folder)"],
+                [
+                    "rows listed per sheet and page",
+                    f"the first {report.sheet_rows:,}; a longer listing is complete in a CSV in this folder",
+                ],
                 [
                     "who may read it",
                     "the owner of the reports folder only (files 0600, folder 0700): it names learners",

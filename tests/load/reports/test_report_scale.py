@@ -1,4 +1,4 @@
-"""Issue 6 at scale: a run with more rows than a sheet lists stays readable and complete."""
+"""Issues 6 and 7 at scale: a run with more rows than a sheet lists stays readable and complete."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ from datetime import UTC, date, datetime
 
 import openpyxl
 import pandas as pd
+import pytest
+import sqlalchemy as sa
 
 from load.ledger.bulk import insert_frame
 from load.ledger.tables import claims, run_files, run_outcomes, runs
-from load.reports import write_run_report
+from load.reports import packed, write_run_report
 from load.reports.data import SHEET_ROWS
 from load.reports.html import HTML_ROWS
 from schemas.portal_claim import CLAIM_FIELDS
+
+from .ledger_fixture import FROZEN_NOW
 
 BIG_RUN = "44444444-4444-4444-8444-444444444444"
 ROWS = SHEET_ROWS + 2_345
@@ -92,6 +96,40 @@ def test_listing_is_capped_per_sheet_and_complete_in_the_csv(ledger, tmp_path):
     complete = pd.read_csv(files["rejected.csv"], dtype=str, encoding="utf-8-sig")
     assert len(complete) == ROWS and complete["claim id"].is_unique and complete["line"].iloc[-1] == str(ROWS + 1)
     page = files["report.html"].read_text(encoding="utf-8")
-    assert f"The first {HTML_ROWS:,} of {ROWS:,} rows are shown" in page
+    assert f"The first {HTML_ROWS:,} of {ROWS:,} rows are listed; all {ROWS:,} are in rejected.csv" in page
     assert page.split('id="listing-rejected"')[1].count("<td>EARNED_BEFORE_CUTOFF</td>") == HTML_ROWS
     assert f'id="count-rejected">{ROWS:,}<' in page
+
+
+def _csv_rows(path) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False).values.tolist()
+
+
+def test_complete_csv_is_the_same_bytes_whatever_the_chunk_size(ledger, tmp_path, monkeypatch):
+    _big_run(ledger)
+    one_chunk = {p.name: p for p in write_run_report(ledger, BIG_RUN, tmp_path / "a", now=FROZEN_NOW)}
+    monkeypatch.setattr(packed, "CHUNK_ROWS", 700)  # five chunks, the sheet's rows spanning two
+    chunked = {p.name: p for p in write_run_report(ledger, BIG_RUN, tmp_path / "b", now=FROZEN_NOW)}
+    assert chunked["rejected.csv"].read_bytes() == one_chunk["rejected.csv"].read_bytes()
+    assert chunked["report.html"].read_bytes() == one_chunk["report.html"].read_bytes()
+    raw = chunked["rejected.csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf" + b'"claim id","outcome","reason","what to do","source file","line"')
+    sheet = openpyxl.load_workbook(chunked["report.xlsx"], read_only=True)["Rejected"]
+    listed = [[("" if v is None else str(v)) for v in row] for row in sheet.iter_rows(min_row=5, values_only=True)]
+    assert listed == _csv_rows(chunked["rejected.csv"])[:SHEET_ROWS]  # the sheet shows the CSV's first rows
+
+
+@pytest.mark.parametrize("name", ["Bulk\x1fley", "=Bulk\x1fley"])
+def test_a_value_holding_the_row_separator_is_listed_whole(ledger, tmp_path, monkeypatch, name):
+    _big_run(ledger)
+    with ledger.begin() as conn:  # in the third chunk: two chunks went out before the reread
+        conn.execute(sa.update(claims).where(claims.c.claim_id == "B0001999").values(last_name=name))
+    monkeypatch.setattr(packed, "CHUNK_ROWS", 700)
+    files = {p.name: p for p in write_run_report(ledger, BIG_RUN, tmp_path / "reports")}
+    complete = pd.read_csv(files["rejected.csv"], dtype=str, encoding="utf-8-sig")
+    shown = name.replace(packed.SEP, "\ufffd")  # as the workbook shows a control character
+    shown = "'" + shown if shown.startswith("=") else shown
+    assert len(complete) == ROWS and complete["claim id"].is_unique
+    assert complete["line"].tolist() == [str(n + 2) for n in range(ROWS)]
+    assert complete.loc[complete["claim id"] == "B0001999", "last name"].tolist() == [shown]
+    assert (complete.loc[complete["claim id"] != "B0001999", "last name"] == "Bulkley").all()

@@ -7,8 +7,6 @@ be timed on its own; the process part (`cme-relay run`) checks the counts come o
 from __future__ import annotations
 
 import getpass
-import re
-import time
 import traceback
 import uuid
 from datetime import UTC, date, datetime
@@ -16,16 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.measure import Stages, hwm_mb, reset_hwm
-
-FLOW_SOURCE = Path(__file__).resolve().parent.parent / "flows" / "credit_reporting.py"
-
-
-def report_api() -> str:
-    """Which `write_run_report` the flow calls today: `load.report` (old) or `load.reports` (new)."""
-    source = FLOW_SOURCE.read_text(encoding="utf-8")
-    found = re.search(r"^from (load\.reports?) import [^\n]*write_run_report", source, re.MULTILINE)
-    return found.group(1) if found else "load.report"
+from bench.measure import Stages
 
 
 def _empty_claims() -> pd.DataFrame:
@@ -38,17 +27,6 @@ def _empty_claims() -> pd.DataFrame:
     return frame
 
 
-def _write_report(api: str, ctx, summary: dict, judged, files) -> list[Path]:  # type: ignore[no-untyped-def]
-    if api == "load.reports":
-        from load.reports import write_run_report as write_new
-
-        return write_new(ctx.engine, ctx.run_id, ctx.settings.reports)
-    from load.report import write_run_report as write_old
-
-    header = ctx.report_header(files)
-    return write_old(ctx.settings.reports / ctx.run_id, summary, header, judged.claims if judged else None)
-
-
 def run_stages(
     *,
     export: str,
@@ -57,7 +35,6 @@ def run_stages(
     outbox: str,
     reports: str,
     as_of: str,
-    extra_report: bool = True,
     profile_dir: str | None = None,
 ) -> dict:
     """One run of the pipeline; returns per-stage seconds/RSS, the counts and the files written."""
@@ -78,13 +55,13 @@ def run_stages(
     from load.ledger.state import ingested_checksums, read_ledger_view
     from load.ledger.write import commit_load, mark_batch_written, plan_batches
     from load.registry_file import write_registry_batch
+    from load.reports import RunEnding, write_report_files
     from transform.judge import judge_run
     from transform.mapping import usable_activity_map
     from transform.summary import run_counts
 
     stages = Stages(Path(profile_dir) if profile_dir else None)
     settings = Settings(database_url=database_url, outbox=Path(outbox), reports=Path(reports))
-    api = report_api()
     with stages.stage("setup (ledger, lock, run record)"):
         run_id = str(uuid.uuid4())
         ctx = RunContext(
@@ -155,30 +132,18 @@ def run_stages(
         info["rows"] = len(judged.registry_rows)
 
     report_error = None
-    with stages.stage(f"report ({api}), finish run") as info:
+    with stages.stage("report (write_report_files), finish run") as info:
         try:
-            summary["report_files"] = [str(p) for p in _write_report(api, ctx, summary, judged, files)]
-        except Exception as exc:  # the report API is being reworked: time what happens, say why it failed
+            ending = RunEnding(status="succeeded", input_files=files)  # as the flow: before finish_run
+            written = write_report_files(ctx.engine, run_id, ctx.settings.reports, ending=ending)
+            summary["report_files"] = [str(p) for p in written.paths]
+        except Exception as exc:  # time what happens, say why it failed
             report_error = f"{type(exc).__name__}: {exc}"[:300]
             traceback.print_exc()
         record_output_files(ctx.engine, run_id, ctx.output_file_rows(summary))
         finish_run(ctx.engine, run_id, status=summary["status"], counts=ctx.stored_counts(summary), error=None)
         release_run_lock(ctx.engine, run_id)
         info["rows"] = len(judged.claims)
-
-    extra = None
-    if extra_report and api == "load.report":
-        # The flow still calls the old report; the new package is timed beside it, outside the total.
-        try:
-            from load.reports import write_run_report as write_new
-
-            reset_hwm()
-            start = time.perf_counter()
-            write_new(ctx.engine, run_id, Path(reports) / "new-api")
-            extra = {"stage": "report (load.reports, not in total)", "seconds": time.perf_counter() - start,
-                     "peak_rss_mb": hwm_mb(), "rows": len(judged.claims)}  # fmt: skip
-        except Exception as exc:
-            extra = {"stage": "report (load.reports, not in total)", "error": f"{type(exc).__name__}: {exc}"[:300]}
 
     ctx.engine.dispose()
     return {
@@ -190,7 +155,5 @@ def run_stages(
         "batches": len(plans),
         "counts": summary["counts"],
         "carried_over": summary["carried_over"],
-        "report_api": api,
         "report_error": report_error,
-        "extra_report": extra,
     }

@@ -104,10 +104,6 @@ def stage_rows(measured: Measured) -> list[dict]:
          "peak_rss_mb": s["peak_rss_mb"]}
         for s in measured.result["stages"]
     ]  # fmt: skip
-    extra = measured.result.get("extra_report")
-    if extra:
-        rows.append({"part": "  " + extra["stage"], "seconds": extra.get("seconds"), "rows": extra.get("rows"),
-                     "peak_rss_mb": extra.get("peak_rss_mb"), "note": extra.get("error")})  # fmt: skip
     return rows
 
 
@@ -138,10 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     ledger = work / "ledgers" / "first.db"
     copy_ledger(ledger, work / "ledgers" / "skip.db")
     copy_ledger(ledger, work / "ledgers" / "reexport.db")
-    skip = run_part("pipeline", pipeline_args(work, "skip", files["export"], files["mappings"], extra_report=False))
-    again = run_part(
-        "pipeline", pipeline_args(work, "reexport", files["reexport"], files["mappings"], extra_report=False)
-    )
+    skip = run_part("pipeline", pipeline_args(work, "skip", files["export"], files["mappings"]))
+    again = run_part("pipeline", pipeline_args(work, "reexport", files["reexport"], files["mappings"]))
     process = run_cli(files["export"], files["mappings"], work / "process", AS_OF)
     floor_read = run_part("floor_read", {"export": str(files["export"])})
     floor_sqlite = run_part("floor_sqlite", {"export": str(files["export"]), "database": str(work / "floor.db")})

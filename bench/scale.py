@@ -64,7 +64,7 @@ def extract_steps(path: Path) -> dict:
         return value
 
     steps.append({"step": "interpreter + imports", "seconds": 0.0, "peak_mb": hwm_mb(), "rss_after_mb": rss_mb()})
-    encoding = step("detect_encoding (whole file read and decoded)", lambda: detect_encoding(path))
+    encoding = step("detect_encoding (checked in 16 MB chunks)", lambda: detect_encoding(path))
     sep = step("sniff_delimiter", lambda: sniff_delimiter(path, encoding))
     table = step(
         "pandas.read_csv(dtype=str, keep_default_na=False)",

@@ -14,26 +14,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from extract.encoding import CSV_ENCODINGS, detect_encoding
 from extract.errors import UnreadableFileError
 from extract.headers import header_score
 
+__all__ = ["CSV_ENCODINGS", "detect_encoding", "read_text_table", "sniff_delimiter"]
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
-# Exports come from Windows offices as often as from web portals.
-CSV_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 HEADER_SEARCH_ROWS = 30
 SNIFF_BYTES = 1 << 16
-
-
-def detect_encoding(path: Path) -> str:
-    """The first encoding that decodes the whole file; latin-1 always does."""
-    data = path.read_bytes()
-    for encoding in CSV_ENCODINGS:
-        try:
-            data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    return "latin-1"
 
 
 def sniff_delimiter(path: Path, encoding: str) -> str:
@@ -70,7 +59,7 @@ def _read_with_arrow(path: Path, encoding: str, delimiter: str) -> pd.DataFrame 
             read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8-sig" else encoding),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
+                column_types={name: pa.large_string() for name in header},  # pandas keeps large_string
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -79,7 +68,7 @@ def _read_with_arrow(path: Path, encoding: str, delimiter: str) -> pd.DataFrame 
         return None
     if table.column_names != header:  # e.g. a BOM the reader kept
         return None
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    return table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get)
 
 
 def _read_delimited(path: Path) -> tuple[pd.DataFrame, int]:

@@ -41,7 +41,7 @@ from load.ledger.runs import (
 from load.ledger.state import ingested_checksums, read_ledger_view
 from load.ledger.write import BatchPlan, commit_load, mark_batch_written, plan_batches
 from load.registry_file import write_registry_batch, write_registry_text
-from load.reports import RunEnding, report_summary, write_run_report
+from load.reports import RunEnding, write_report_files
 from transform.judge import JudgedRun, LedgerView, judge_run
 from transform.mapping import usable_activity_map
 from transform.summary import run_counts
@@ -236,12 +236,12 @@ def write_reports(ctx: RunContext, summary: dict, judged: JudgedRun | None, file
         "tab-delimited copy": "yes" if ctx.settings.registry_text else "no",
         "office time zone": ctx.settings.timezone,
     }
-    paths = write_run_report(ctx.engine, ctx.run_id, ctx.settings.reports, ending=ending, settings=settings)
+    written = write_report_files(ctx.engine, ctx.run_id, ctx.settings.reports, ending=ending, settings=settings)
     try:  # the artifacts mirror the report for the UI; the report files are the record
-        publish_run_artifacts(report_summary(ctx.engine, ctx.run_id, ending=ending))
+        publish_run_artifacts(written.summary)
     except Exception as exc:
         get_run_logger().warning("could not publish the run's Prefect artifacts: %s", type(exc).__name__)
-    return paths
+    return written.paths
 
 
 # Threads suit the exports: reading CSV/XLSX releases the GIL for most of its work.

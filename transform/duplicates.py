@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from schemas.portal_claim import CLAIM_FIELDS
 from schemas.reasons import Reason
+from transform.arrow_ops import ascending, codes
 
 
 def row_fingerprints(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.Series:
@@ -22,7 +24,11 @@ def input_repeats(raw_claims: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     reason = pd.Series(pd.NA, index=raw_claims.index, dtype="string")
     conflicting = pd.Series(False, index=raw_claims.index)
     # Only claim ids stated more than once can repeat: the rest (nearly all rows) skip the hashing.
-    repeated_ids = raw_claims["claim_id"].notna() & raw_claims["claim_id"].duplicated(keep=False)
+    if ascending(raw_claims["claim_id"], strictly=True):  # each id once: nothing can repeat
+        return reason, conflicting
+    ids = codes(raw_claims["claim_id"])
+    seen = np.bincount(ids[ids >= 0], minlength=1)
+    repeated_ids = pd.Series((ids >= 0) & (seen[np.maximum(ids, 0)] > 1), index=raw_claims.index)
     if not repeated_ids.any():
         return reason, conflicting
     subset = raw_claims[repeated_ids]

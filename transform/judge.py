@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from schemas.reasons import DELAY_PRECEDENCE, REJECTION_PRECEDENCE, Outcome, Reason
 from schemas.registry_row import REGISTRY_FIELDS
-from transform.arrow_ops import isin
+from transform.arrow_ops import isin, lookup, release_unused_memory, sorted_order, text_where
 from transform.classify import classify_outcomes
 from transform.duplicates import input_repeats
 from transform.ledger_rules import cross_claim_defects
 from transform.mapping import map_activities, mapping_defects
-from transform.registry_rows import add_rows, order_batch, sent_fingerprint
+from transform.registry_rows import add_rows, registry_batch, sent_fingerprint
 from transform.validate import first_reason, parse_claims, row_defects
 
 SENT_COLUMNS = [
@@ -75,7 +76,9 @@ def judge_run(
 ) -> JudgedRun:
     raw = raw_claims.reset_index(drop=True)
     repeat_reason, conflicting = input_repeats(raw)
-    fresh = raw[repeat_reason.isna()].assign(from_ledger=False)
+    repeats = repeat_reason.notna()
+    # Selecting every row would still copy every column: only filter when there is a repeat.
+    fresh = (raw[~repeats] if repeats.any() else raw).assign(from_ledger=False)
     waiting = ledger.pending[~isin(ledger.pending["claim_id"], raw["claim_id"])]
     candidates = pd.concat([fresh, waiting.assign(from_ledger=True, file_order=-1)], ignore_index=False)
     candidates = candidates.reset_index(names="input_row")
@@ -87,53 +90,49 @@ def judge_run(
     masks[Reason.CONFLICTING_DUPLICATE] = pd.Series(
         typed["input_row"].map(conflicting).fillna(False).astype(bool), index=typed.index
     )
+    live = ledger.sent[ledger.sent["live"].astype(bool)]
     # Revocation of a claim the registry holds is an outcome, not a defect: leave it to classify.
-    held_now = isin(typed["claim_id"], ledger.sent.loc[ledger.sent["live"].astype(bool), "claim_id"])
+    held_now = isin(typed["claim_id"], live["claim_id"])
     masks[Reason.CLAIM_REVOKED] = masks[Reason.CLAIM_REVOKED] & ~held_now
     blocking = [r for r in (*REJECTION_PRECEDENCE, *DELAY_PRECEDENCE) if r in masks]
-    sendable = ~pd.concat([masks[r] for r in blocking], axis=1).any(axis=1)
+    sendable = ~_any_of(masks, blocking, typed.index)
     # Held back only by reasons that rank after the cross-claim rules: still measured against them.
     earlier = [r for r in blocking if r not in CROSS_CLAIM_LATER]
-    contenders = ~pd.concat([masks[r] for r in earlier], axis=1).any(axis=1)
-    cross = cross_claim_defects(typed, sendable, ledger.sent[ledger.sent["live"].astype(bool)], contenders)
+    contenders = ~_any_of(masks, earlier, typed.index)
+    cross = cross_claim_defects(typed, sendable, live, contenders)
     masks[Reason.DUPLICATE_COMPLETION] = cross[Reason.DUPLICATE_COMPLETION]
     masks[Reason.CREDITS_EXCEED_ACTIVITY_MAX] = (
         masks[Reason.CREDITS_EXCEED_ACTIVITY_MAX] | cross[Reason.CREDITS_EXCEED_ACTIVITY_MAX]
     )
     rejection = first_reason(masks, REJECTION_PRECEDENCE, typed.index)
     delay = first_reason(masks, DELAY_PRECEDENCE, typed.index)
-    typed["reason"] = rejection.fillna(delay)
+    typed["reason"] = text_where(rejection, rejection.notna(), delay)
 
     adds = add_rows(typed)
-    typed["fingerprint"] = sent_fingerprint(adds).where(typed["accme_activity_id"].notna())
-    judged = typed.join(classify_outcomes(typed, ledger.sent[ledger.sent["live"].astype(bool)]), rsuffix="_final")
-    judged["reason"] = judged.pop("reason_final")
+    typed["fingerprint"] = text_where(sent_fingerprint(adds), typed["accme_activity_id"].notna())
+    outcomes = classify_outcomes(typed, live)
+    judged = typed.assign(outcome=outcomes["outcome"])
+    judged["reason"] = outcomes["reason"]
 
-    versions = judged["claim_id"].map(ledger.sent.set_index("claim_id")["version"]).fillna(0).astype("int64")
+    versions = lookup(judged["claim_id"], ledger.sent.set_index("claim_id")["version"]).fillna(0).astype("int64")
     adding = judged["outcome"].isin([Outcome.SUBMITTED.value, Outcome.CORRECTED.value])
     judged["new_version"] = versions + adding.astype("int64")
-    live_prints = ledger.sent.loc[ledger.sent["live"].astype(bool)].set_index("claim_id")["fingerprint"]
+    live_prints = live.set_index("claim_id")["fingerprint"]
     judged["was_live"] = isin(judged["claim_id"], live_prints.index)
-    judged["live_fingerprint"] = judged["claim_id"].map(live_prints).astype("string")
-    registry_rows = _registry_rows(judged, adds, ledger)
-    duplicates = raw[repeat_reason.notna()].assign(
-        outcome=Outcome.DUPLICATE.value, reason=repeat_reason[repeat_reason.notna()], from_ledger=False
-    )
+    judged["live_fingerprint"] = lookup(judged["claim_id"], live_prints).astype("string")
+    sent_versions = ledger.sent.set_index("claim_id")["version"]
+    registry_rows = registry_batch(judged, adds, ledger.last_sent, sent_versions)
+    del adds, masks, typed  # what the claims below no longer need
+    duplicates = raw[repeats].assign(outcome=Outcome.DUPLICATE.value, reason=repeat_reason[repeats], from_ledger=False)
     duplicates = duplicates.reset_index(names="input_row")
     claims = pd.concat([judged, duplicates], ignore_index=True)
-    claims = claims.sort_values(["from_ledger", "input_row"], kind="stable").reset_index(drop=True)
-    return JudgedRun(claims=claims, registry_rows=registry_rows)
+    order = sorted_order(claims, ["from_ledger", "input_row"])
+    if (order != np.arange(len(claims))).any():  # already in order (no repeats): spare the copy
+        claims = claims.take(order)
+    release_unused_memory()
+    return JudgedRun(claims=claims.reset_index(drop=True), registry_rows=registry_rows)
 
 
-def _registry_rows(judged: pd.DataFrame, adds: pd.DataFrame, ledger: LedgerView) -> pd.DataFrame:
-    outcome = judged["outcome"]
-    to_add = outcome.isin([Outcome.SUBMITTED.value, Outcome.CORRECTED.value])
-    to_delete = outcome.isin([Outcome.CORRECTED.value, Outcome.REVOKED.value])
-    new_adds = adds[to_add].assign(version=judged.loc[to_add, "new_version"])
-    deleted_ids = judged.loc[to_delete, "claim_id"]
-    deletes = ledger.last_sent[isin(ledger.last_sent["claim_id"], deleted_ids)].assign(action="Delete")
-    deletes = deletes.assign(version=deletes["claim_id"].map(ledger.sent.set_index("claim_id")["version"]))
-    columns = ["claim_id", "version", *REGISTRY_FIELDS]
-    rows = pd.concat([deletes[columns], new_adds[columns]], ignore_index=True)
-    rows = rows.astype({c: "string" for c in ["claim_id", *REGISTRY_FIELDS]}).astype({"version": "int64"})
-    return order_batch(rows)
+def _any_of(masks: dict[Reason, pd.Series], reasons: list[Reason], index: pd.Index) -> pd.Series:
+    held = np.logical_or.reduce([masks[r].to_numpy(dtype=bool, na_value=False) for r in reasons])
+    return pd.Series(held, index=index)

@@ -6,6 +6,7 @@ import pandas as pd
 
 from schemas.activity_map import ActivityMap
 from schemas.reasons import Reason
+from transform.arrow_ops import lookup, positions, take_at
 from transform.parse import digits_only_id, parse_credits, parse_dates
 
 MAP_PROBLEMS = {
@@ -92,19 +93,20 @@ def accme_max_credits(activity_map: pd.DataFrame) -> pd.Series:
 
 def map_activities(claims: pd.DataFrame, activity_map: pd.DataFrame) -> pd.DataFrame:
     """Claims with `accme_activity_id`, `max_credits_value`, `accme_max_credits`, `start`, `end` and
-    `mapped` (a new frame)."""
-    joined = claims.drop(
-        columns=["accme_activity_id", "max_credits_value", "accme_max_credits", "start", "end", "mapped"],
-        errors="ignore",
-    ).merge(
-        activity_map[["portal_activity_id", *MAP_VALUE_COLUMNS]].assign(mapped=True),
-        on="portal_activity_id",
-        how="left",
-        validate="many_to_one",
-    )
-    joined.index = claims.index
-    joined["mapped"] = joined["mapped"].fillna(False).astype(bool)
-    joined["accme_max_credits"] = joined["accme_activity_id"].map(accme_max_credits(activity_map)).astype("float64")
+    `mapped` (a new frame).
+
+    A left join on the portal id, done as a lookup: a merge would copy every claim column.
+    """
+    listed = activity_map[["portal_activity_id", *MAP_VALUE_COLUMNS]]
+    if listed["portal_activity_id"].duplicated().any():
+        raise pd.errors.MergeError("the activity map lists a portal activity id twice; not a many-to-one join")
+    joined = claims.drop(columns=["accme_max_credits", *MAP_VALUE_COLUMNS, "mapped"], errors="ignore")
+    row = positions(claims["portal_activity_id"], listed["portal_activity_id"], missing_matches=True)
+    for column in MAP_VALUE_COLUMNS:
+        joined[column] = take_at(listed[column], row)
+    joined["mapped"] = row >= 0
+    maxima = lookup(listed["accme_activity_id"], accme_max_credits(activity_map))
+    joined["accme_max_credits"] = pd.Series(take_at(maxima, row), index=claims.index).astype("float64")
     return joined
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transform.us_states import STATE_CODES
 
@@ -67,23 +69,38 @@ def parse_state(values: pd.Series) -> pd.Series:
 def digits_only_id(values: pd.Series) -> pd.Series:
     """An id that Excel may have turned into a number ("1234567893.0") back to its digits."""
     text = values.astype("string").str.strip()
+    if not text.str.contains(".", regex=False).any():  # nothing to undo: skip the regex pass
+        return text
     return text.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
 
 
 def npi_is_valid(npi: pd.Series) -> pd.Series:
     """10 digits whose last is the Luhn check digit over `80840` + the first nine."""
     text = digits_only_id(npi)
-    shaped = text.str.fullmatch(r"\d{10}").fillna(False).to_numpy(dtype=bool)
+    # Ten ASCII digits (ten bytes): a regex `\d` would also take other scripts' digits.
+    array = pa.array(text.array)
+    shaped_array = pc.and_(pc.ascii_is_decimal(array), pc.equal(pc.binary_length(array), 10))
+    shaped = np.asarray(pc.fill_null(shaped_array, False).to_numpy(zero_copy_only=False), dtype=bool)
     valid = np.zeros(len(text), dtype=bool)
     if shaped.any():
-        chosen = text[shaped].to_numpy(dtype=str)
-        digits = np.frombuffer("".join(chosen).encode("ascii"), dtype=np.uint8).reshape(-1, 10) - 48
-        prefixed = np.hstack([np.tile([8, 0, 8, 4, 0], (len(digits), 1)), digits]).astype(np.int64)
-        # Luhn from the right: the check digit stays, every second digit before it is doubled.
-        doubled = prefixed[:, -2::-2] * 2
-        total = (doubled // 10 + doubled % 10).sum(axis=1) + prefixed[:, -1::-2].sum(axis=1)
+        digits = _ascii_digits(pc.filter(array, pa.array(shaped)), width=10).astype(np.int16)
+        # Luhn from the right over `80840` + the ten digits: the check digit stays, every second
+        # digit before it is doubled (digit sums). The prefix adds 24 whatever the NPI.
+        doubled = digits[:, 0:9:2] * 2
+        total = 24 + (doubled // 10 + doubled % 10).sum(axis=1) + digits[:, 1::2].sum(axis=1)
         valid[shaped] = total % 10 == 0
     return pd.Series(valid, index=npi.index)
+
+
+def _ascii_digits(texts: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
+    """Texts of `width` ASCII digits each as an (n, width) array of digit values, without
+    building a Python string per value: Arrow joins them into one buffer."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    texts = texts.cast(pa.large_string())
+    as_list = pa.LargeListArray.from_arrays(pa.array([0, len(texts)], pa.int64()), texts)
+    joined = pc.binary_join(as_list, pa.scalar("", pa.large_string()))[0]
+    return np.frombuffer(joined.as_buffer(), dtype=np.uint8).reshape(-1, width) - 48
 
 
 def starts_like_formula(values: pd.Series) -> pd.Series:

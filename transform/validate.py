@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.portal_claim import FREE_TEXT_FIELDS, REQUIRED_CLAIM_FIELDS
 from schemas.reasons import Reason
@@ -93,7 +95,8 @@ def row_defects(claims: pd.DataFrame, *, cutoff: pd.Timestamp, as_of: pd.Timesta
         Reason.NOT_AMA_PRA_CATEGORY_1: claims["credit_type"].notna() & ~claims["category_1"],
         Reason.NOT_PHYSICIAN: degree_given & ~claims["physician"],
         Reason.NO_REPORTING_CONSENT: no_consent,
-        Reason.INVALID_NPI: npi_given & ~_flag(claims["npi_digits"], npi_is_valid),
+        # Per row, not per distinct value: NPIs hardly repeat beyond their learner.
+        Reason.INVALID_NPI: npi_given & ~npi_is_valid(claims["npi_digits"]),
         Reason.INVALID_LICENSE_STATE: state_given & claims["state_code"].isna(),
         Reason.INVALID_BIRTH_DATE: birth_given & claims["birth_mmdd"].isna(),
         Reason.FORMULA_LIKE_TEXT: pd.Series(formula_like, index=claims.index),
@@ -107,7 +110,10 @@ def first_reason(masks: dict[Reason, pd.Series], precedence: tuple[Reason, ...],
     present = [r for r in precedence if r in masks]
     if not present:
         return pd.Series(pd.NA, index=index, dtype="string")
-    conditions = [masks[r].reindex(index, fill_value=False).to_numpy(dtype=bool) for r in present]
-    chosen = np.select(conditions, [r.value for r in present], default="")
-    out = pd.Series(chosen, index=index, dtype="string")
-    return out.mask(out == "")
+    # The first holding reason wins: assign from the last in precedence to the first.
+    chosen = np.full(len(index), -1, dtype=np.int64)
+    for position in reversed(range(len(present))):
+        chosen[masks[present[position]].reindex(index, fill_value=False).to_numpy(dtype=bool)] = position
+    codes = pa.array([r.value for r in present], pa.large_string())
+    reasons = pc.take(codes, pa.array(chosen, mask=chosen < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(reasons), index=index)

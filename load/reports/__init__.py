@@ -2,7 +2,9 @@
 
 `write_run_report` writes `report.xlsx`, `report.html`, `report.md` (and a CSV per listing too
 long for a sheet) into REPORTS/<run_id>/, owner-only. `report_summary` is the identity-free
-summary (counts, reasons, checks, files) used by the Prefect artifacts and `report.md`.
+summary (counts, reasons, checks, files) used by the Prefect artifacts and `report.md`;
+`write_report_files` writes the files and returns that summary too, built once (at a million
+claims the grouping behind it takes seconds).
 
 What a report holds at any size (issue 7): a million-row run is not listed in a sheet. Counts,
 reasons with what staff should do, checks, reconciliation per ACCME activity (claims in, each
@@ -17,6 +19,7 @@ Arrow, neutralised against formula injection, the same bytes for the same ledger
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +34,20 @@ from load.reports.listings import KINDS
 from load.reports.markdown import summary_markdown
 from load.reports.workbook import save_workbook
 
-__all__ = ["RunEnding", "report_summary", "summary_from_report", "write_run_report"]
+__all__ = [
+    "RunEnding",
+    "WrittenReport",
+    "report_summary",
+    "summary_from_report",
+    "write_report_files",
+    "write_run_report",
+]
+
+
+@dataclass(frozen=True)
+class WrittenReport:
+    paths: list[Path]
+    summary: dict  # as `report_summary`: identity-free, JSON-ready
 
 
 def summary_from_report(report: RunReport) -> dict:
@@ -94,7 +110,24 @@ def write_run_report(
     settings: Mapping[str, object] | None = None,
     sheet_rows: int = SHEET_ROWS,
 ) -> list[Path]:
-    """Write the report of `run_id` into `reports_dir/<run_id>/`; returns the files written.
+    """Write the report of `run_id` into `reports_dir/<run_id>/`; returns the files written."""
+    written = write_report_files(
+        engine, run_id, reports_dir, now=now, ending=ending, settings=settings, sheet_rows=sheet_rows
+    )
+    return written.paths
+
+
+def write_report_files(
+    engine: Engine,
+    run_id: str,
+    reports_dir: Path,
+    *,
+    now: datetime | None = None,
+    ending: RunEnding | None = None,
+    settings: Mapping[str, object] | None = None,
+    sheet_rows: int = SHEET_ROWS,
+) -> WrittenReport:
+    """Write the report of `run_id` into `reports_dir/<run_id>/`: the files and the summary.
 
     `now` stamps the report (pass a fixed time for a reproducible file); `ending` is what the
     flow knows before it closes the run record; `settings` are settings not kept in the ledger.
@@ -112,10 +145,12 @@ def write_run_report(
         sheet_rows=sheet_rows,
         complete_dir=folder,
     )
+    summary = _plain(summary_from_report(report))
+    assert isinstance(summary, dict)
     paths = [
         write_private(folder / "report.xlsx", lambda tmp: save_workbook(report, tmp)),
         write_private_text(folder / "report.html", render_html(report)),
-        write_private_text(folder / "report.md", summary_markdown(_plain(summary_from_report(report)))),  # type: ignore[arg-type]
+        write_private_text(folder / "report.md", summary_markdown(summary)),
     ]
     for kind in KINDS:
         csv = folder / report.listings[kind].csv_name
@@ -123,4 +158,4 @@ def write_run_report(
             paths.append(csv)  # written complete while the listing was read
         else:
             csv.unlink(missing_ok=True)  # a listing that now fits leaves no stale complete list behind
-    return paths
+    return WrittenReport(paths, summary)

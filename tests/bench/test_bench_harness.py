@@ -108,3 +108,14 @@ def test_whole_benchmark_at_2000_rows(tmp_path: Path) -> None:
     assert {k: record[k] for k in SUMMARY_KEYS} == last and record["checks_failed"] == []
     assert "pipeline stages together" in done.stdout and "floor together" in done.stdout
     assert not (tmp_path / "work" / "n2000").exists()  # generated files and ledgers are removed
+
+
+def test_floor_read_gives_the_texts_pandas_default_reader_gives(synthetic: dict) -> None:
+    from bench.floor import read_floor
+
+    folder = synthetic["folder"]
+    export = write_csv(as_text_numbers(synthetic["export"]), folder / "floor_read.csv", engine="arrow")
+    fast = read_floor(export)
+    plain = pd.read_csv(export, dtype=str)
+    assert fast.shape == plain.shape == (3000, synthetic["export"].shape[1])
+    assert fast.fillna("").astype(str).equals(plain.fillna("").astype(str))

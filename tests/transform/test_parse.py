@@ -202,3 +202,9 @@ def test_date_forms_are_sent_as_the_date_only(forms_run):
 def test_states_are_sent_as_the_template_spells_them(forms_run):
     _, _, judged = forms_run
     assert set(judged.registry_rows["license_state"]) == {"California", "New York", "District of Columbia"}
+
+
+def test_npi_in_other_scripts_digits_is_invalid_not_a_crash():
+    # Full-width and Arabic-Indic digits match a regex `\d` but are not the ten ASCII digits of an NPI.
+    npi = _s("１２３４５６７８９３", "1234567893", "١٢٣٤٥٦٧٨٩٣", "1234567893", None)
+    assert npi_is_valid(npi).tolist() == [False, True, False, True, False]

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from load.reports import RunEnding, report_summary, write_run_report
+from load.reports import RunEnding, report_summary, write_report_files, write_run_report
 from load.reports.markdown import summary_markdown
 
 from .conftest import check_golden
@@ -183,6 +183,14 @@ def test_summary_and_markdown_carry_no_learner_identity(ledger):
     for name in LEARNER_NAMES:
         assert name not in text, name
     assert "L00001" not in text and PLUS_LEARNER not in text
+
+
+def test_the_summary_written_with_the_files_is_the_run_summary(ledger, tmp_path):
+    """The flow publishes its artifacts from the summary built with the report, not a second build."""
+    written = write_report_files(ledger, RUN_2, tmp_path / "reports", now=FROZEN_NOW, settings=SETTINGS)
+    assert written.summary == report_summary(ledger, RUN_2)
+    assert {p.name for p in written.paths} >= {"report.xlsx", "report.html", "report.md"}
+    json.dumps(written.summary)  # JSON-ready, as the artifacts need
 
 
 def test_unknown_run_is_refused(ledger, tmp_path):

@@ -38,6 +38,9 @@ def run_stages(
     profile_dir: str | None = None,
 ) -> dict:
     """One run of the pipeline; returns per-stage seconds/RSS, the counts and the files written."""
+    from flows import prefer_jemalloc
+
+    prefer_jemalloc()  # as the flow's module does on import
     from extract import read_activity_map, read_portal_export
     from extract.inbox import describe_inputs
     from flows.context import RunContext, code_version
@@ -130,6 +133,8 @@ def run_stages(
         summary["submission_files"] = [str(p) for p in written]
         summary["status"] = "succeeded"
         info["rows"] = len(judged.registry_rows)
+    judged_rows, registry_rows, batch_count = len(judged.claims), len(judged.registry_rows), len(plans)
+    del judged, plans  # as the flow: the report reads the ledger, not the judged frames
 
     report_error = None
     with stages.stage("report (write_report_files), finish run") as info:
@@ -143,7 +148,7 @@ def run_stages(
         record_output_files(ctx.engine, run_id, ctx.output_file_rows(summary))
         finish_run(ctx.engine, run_id, status=summary["status"], counts=ctx.stored_counts(summary), error=None)
         release_run_lock(ctx.engine, run_id)
-        info["rows"] = len(judged.claims)
+        info["rows"] = judged_rows
 
     ctx.engine.dispose()
     return {
@@ -151,8 +156,8 @@ def run_stages(
         "seconds": stages.total_seconds,
         "skipped_export": skipped,
         "input_rows": len(raw_claims),
-        "registry_rows": len(judged.registry_rows),
-        "batches": len(plans),
+        "registry_rows": registry_rows,
+        "batches": batch_count,
         "counts": summary["counts"],
         "carried_over": summary["carried_over"],
         "report_error": report_error,

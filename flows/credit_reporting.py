@@ -20,6 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from extract import read_activity_map, read_portal_export
 from extract.errors import ExtractError
 from extract.inbox import describe_inputs, discover_exports
+from flows import prefer_jemalloc
 from flows.context import RunContext, code_version, output_file_row, resolve_as_of
 from flows.notify import notify_failure
 from flows.progress import FileProgress
@@ -45,6 +46,8 @@ from load.reports import RunEnding, write_report_files
 from transform.judge import JudgedRun, LedgerView, judge_run
 from transform.mapping import usable_activity_map
 from transform.summary import run_counts
+
+prefer_jemalloc()  # every process that runs the flow imports this module first
 
 
 def run_summary(state) -> dict:  # type: ignore[no-untyped-def]
@@ -224,7 +227,7 @@ def finish_interrupted_work(ctx: RunContext) -> list[Path]:
 
 
 @task(cache_policy=NO_CACHE)
-def write_reports(ctx: RunContext, summary: dict, judged: JudgedRun | None, files: pd.DataFrame | None) -> list[Path]:
+def write_reports(ctx: RunContext, summary: dict, files: pd.DataFrame | None) -> list[Path]:
     """The run report, built from the ledger; `ending` is what the run record does not hold yet."""
     from flows.artifacts import publish_run_artifacts
     from load.ledger.database import redact_url
@@ -279,7 +282,6 @@ def credit_reporting(
         dry_run=dry_run,
     )
     summary = ctx.empty_summary()
-    judged: JudgedRun | None = None
     files: pd.DataFrame | None = None
     locked = False
     try:
@@ -307,10 +309,13 @@ def credit_reporting(
         files = pd.concat([files, describe_inputs([mappings_path], "mappings").assign(rows=len(activity_map))])
         judged = judge_claims(ctx, raw_claims, activity_map, read_ledger(ctx, raw_claims))
         summary.update(run_counts(judged.claims, input_rows=len(raw_claims)))
+        del raw_claims  # its columns live on in `judged`, dropped below
         if not dry_run:
             plans = load_submission(ctx, judged, files.reset_index(drop=True))
             submission = write_registry_files(ctx, plans)
             summary["submission_files"] = [str(p) for p in submission]
+            # The report reads the ledger: at a million claims the judged frames are a gigabyte.
+            del judged, plans
             if not exports:
                 taken = [Path(p) for p in files.loc[files["role"] == "export", "path"]]
                 moved = archive_exports(taken, settings.archive, run_id)
@@ -334,7 +339,7 @@ def credit_reporting(
                 if summary["status"] != "succeeded":
                     summary["submission_files"] = []
                 try:
-                    summary["report_files"] = [str(p) for p in write_reports(ctx, summary, judged, files)]
+                    summary["report_files"] = [str(p) for p in write_reports(ctx, summary, files)]
                 except Exception:
                     # The load stands; the report can be written again with `cme-relay report RUN_ID`.
                     logger.exception("run %s: the run report could not be written", run_id)

@@ -38,10 +38,13 @@ def plan_batches(registry_rows: pd.DataFrame, *, stem: str, max_rows: int, suffi
 def _claim_records(judged: pd.DataFrame, now: datetime) -> pd.DataFrame:
     """Each claim's latest record and state; the run's id and time go in as `_run_constants`."""
     # A row without a claim id is rejected and kept in run_outcomes only: it has no key to follow.
-    kept = judged[(judged["outcome"] != Outcome.DUPLICATE.value) & judged["claim_id"].notna()]
+    keep = (judged["outcome"] != Outcome.DUPLICATE.value) & judged["claim_id"].notna()
+    # Selecting every row would still copy every column: only filter when some row goes.
+    kept = judged if keep.all() else judged[keep]
     sent_now = kept["outcome"].isin([Outcome.SUBMITTED.value, Outcome.CORRECTED.value])
     revoked = kept["outcome"] == Outcome.REVOKED.value
-    records = kept[[*CLAIM_FIELDS, "source_file", "source_line", "accme_activity_id"]].copy()
+    # Copy-on-write: the selected columns are shared with `judged` until written, never copied here.
+    records = kept[[*CLAIM_FIELDS, "source_file", "source_line", "accme_activity_id"]]
     records["state"] = kept["outcome"]
     records["reason"] = kept["reason"]
     records["delayed_since"] = pd.Series(now, index=kept.index).where(kept["outcome"] == Outcome.DELAYED.value)

@@ -21,7 +21,7 @@ def _utc(column: pd.Series) -> pd.Series:
     return column.dt.tz_convert("UTC") if column.dt.tz is not None else column.dt.tz_localize("UTC")
 
 
-SQLITE_CHUNK_ROWS = 50_000  # bounds the Python objects alive at once; all chunks share one transaction
+SQLITE_CHUNK_ROWS = 10_000  # bounds the Python objects alive at once (~20 MB); all chunks share one transaction
 
 
 def _python_column(column: pd.Series) -> list:

@@ -36,7 +36,7 @@ def find_pg_binary(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -50,7 +50,7 @@ class PostgresServer:
         self.bin = Path(initdb).resolve().parent
         self.root = Path(tempfile.mkdtemp(prefix="cme-relay-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_user: list[str] = []
         if os.geteuid() == 0:
             try:

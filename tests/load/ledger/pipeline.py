@@ -38,6 +38,20 @@ class PreparedRun:
     files: pd.DataFrame
 
 
+def record_run(engine: Engine, run_id: str) -> None:
+    """A run record as the flow starts it (the lock tests and `prepare_run` need one)."""
+    start_run(
+        engine,
+        run_id=run_id,
+        trigger="test",
+        triggered_by="pytest",
+        as_of=date.fromisoformat(AS_OF),
+        cutoff=date(2023, 7, 1),
+        code_version="test",
+        dry_run=False,
+    )
+
+
 def prepare_run(
     engine: Engine, folder: Path, rows: list[dict], map_rows: list[dict] | None = None, *, start: bool = True
 ) -> PreparedRun:
@@ -45,16 +59,7 @@ def prepare_run(
     run_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     if start:
-        start_run(
-            engine,
-            run_id=run_id,
-            trigger="test",
-            triggered_by="pytest",
-            as_of=date.fromisoformat(AS_OF),
-            cutoff=date(2023, 7, 1),
-            code_version="test",
-            dry_run=False,
-        )
+        record_run(engine, run_id)
     n = next(_files)
     export = folder / f"export_{n}.csv"
     if rows:

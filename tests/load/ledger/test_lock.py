@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -15,28 +15,15 @@ import sqlalchemy as sa
 from load.errors import AlreadySentError, RunLockedError
 from load.ledger.database import open_ledger
 from load.ledger.lock import acquire_run_lock, release_run_lock
-from load.ledger.runs import finish_run, start_run
+from load.ledger.runs import finish_run
 from load.ledger.tables import run_lock
 from tests.factories import claim
-from tests.load.ledger.pipeline import commit, count, prepare_run, table
+from tests.load.ledger.pipeline import commit, count, prepare_run, record_run, table
 
 
 def _holder(engine) -> str | None:
     with engine.connect() as conn:
         return conn.execute(sa.select(run_lock.c.run_id)).scalar()
-
-
-def _record(engine, run_id: str) -> None:
-    start_run(
-        engine,
-        run_id=run_id,
-        trigger="test",
-        triggered_by="pytest",
-        as_of=date(2026, 11, 26),
-        cutoff=date(2023, 7, 1),
-        code_version="test",
-        dry_run=False,
-    )
 
 
 def test_one_holder_at_a_time_and_a_clear_message(engine):
@@ -61,7 +48,7 @@ def test_a_waiting_run_gets_the_lock_when_it_is_released(engine):
 
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(engine):
-    _record(engine, "dead-run")
+    record_run(engine, "dead-run")
     with engine.begin() as conn:
         conn.execute(
             run_lock.insert().values(
@@ -87,7 +74,7 @@ def test_a_lock_of_a_finished_run_is_taken_over_but_a_live_one_is_not(sqlite_eng
     # On SQLite the row is the lock. On PostgreSQL the advisory lock is, and a row alone holds
     # nothing (test_lock_postgres.py).
     engine = sqlite_engine
-    _record(engine, "live-run")
+    record_run(engine, "live-run")
     with engine.begin() as conn:  # this very process: alive
         conn.execute(
             run_lock.insert().values(

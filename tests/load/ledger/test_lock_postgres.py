@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from load.errors import RunLockedError
 from load.ledger.database import open_ledger
 from load.ledger.lock import ADVISORY_KEY, _stale, acquire_run_lock, release_run_lock
-from load.ledger.runs import start_run
 from load.ledger.tables import run_lock
+from tests.load.ledger.pipeline import record_run
 
 pytestmark = pytest.mark.postgres
 
@@ -49,19 +49,6 @@ def pg_engine(postgres_url):
     engine = open_ledger(postgres_url)
     yield engine
     engine.dispose()
-
-
-def _record(engine, run_id: str) -> None:
-    start_run(
-        engine,
-        run_id=run_id,
-        trigger="test",
-        triggered_by="pytest",
-        as_of=date(2026, 11, 26),
-        cutoff=date(2023, 7, 1),
-        code_version="test",
-        dry_run=False,
-    )
 
 
 def _row(engine) -> dict:
@@ -99,7 +86,7 @@ def _start_holder(url: str, run_id: str) -> subprocess.Popen:
 
 
 def test_a_holder_on_another_host_killed_frees_the_lock_at_once(pg_engine, postgres_url):
-    _record(pg_engine, "crashed-run")
+    record_run(pg_engine, "crashed-run")
     holder = _start_holder(postgres_url, "crashed-run")
     try:
         left = _row(pg_engine)
@@ -151,7 +138,7 @@ def test_while_held_elsewhere_a_second_run_fails_or_waits_for_the_release(pg_eng
 def test_a_row_without_its_advisory_lock_holds_nothing(pg_engine):
     # A row naming a run that is "running" on another host, with no session behind it: what a run
     # crashed on another host leaves. It is overwritten at once, without asking about host or pid.
-    _record(pg_engine, "ghost-run")
+    record_run(pg_engine, "ghost-run")
     with pg_engine.begin() as conn:
         conn.execute(
             run_lock.insert().values(

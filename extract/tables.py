@@ -7,7 +7,7 @@ in `transform/`, where a bad value becomes a rejection rather than a crash.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +18,14 @@ from extract.encoding import CSV_ENCODINGS, detect_encoding
 from extract.errors import UnreadableFileError
 from extract.headers import header_score
 
-__all__ = ["CSV_ENCODINGS", "detect_encoding", "read_text_table", "sniff_delimiter"]
+__all__ = [
+    "CSV_ENCODINGS",
+    "StreamRefused",
+    "detect_encoding",
+    "read_text_table",
+    "sniff_delimiter",
+    "stream_text_table",
+]
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 HEADER_SEARCH_ROWS = 30
@@ -43,32 +50,92 @@ def read_text_table(path: Path, accepted: Mapping[str, Iterable[str]]) -> tuple[
     return _read_delimited(path)
 
 
+def _arrow_options(
+    path: Path, encoding: str, delimiter: str, block_size: int | None = None
+) -> tuple[list[str], pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions] | None:
+    """Arrow's reader options for a file it can keep exact, with the header; None when the
+    header cannot be used as column names (missing or repeated)."""
+    with open(path, encoding=encoding, newline="") as fh:
+        header = next(csv.reader(fh, delimiter=delimiter), None)
+    if not header or len(set(header)) != len(header):
+        return None
+    read = pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8-sig" else encoding)
+    if block_size:
+        read.block_size = block_size
+    return (
+        header,
+        read,
+        pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=False),
+        pacsv.ConvertOptions(
+            column_types={name: pa.large_string() for name in header},  # pandas keeps large_string
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
 def _read_with_arrow(path: Path, encoding: str, delimiter: str) -> pd.DataFrame | None:
     """The fast path (Arrow's reader, about 7x pandas' at a million rows) for well-formed files.
 
     It refuses what it cannot keep exact — a blank line (line numbers would shift), a ragged row,
     a repeated header — and the caller then reads with pandas, which says what is wrong.
     """
-    with open(path, encoding=encoding, newline="") as fh:
-        header = next(csv.reader(fh, delimiter=delimiter), None)
-    if not header or len(set(header)) != len(header):
+    options = _arrow_options(path, encoding, delimiter)
+    if options is None:
         return None
+    header, read, parse, convert = options
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8-sig" else encoding),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.large_string() for name in header},  # pandas keeps large_string
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, LookupError):
         return None
     if table.column_names != header:  # e.g. a BOM the reader kept
         return None
+    return as_text_frame(table)
+
+
+def as_text_frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get)
+
+
+def stream_text_table(path: Path, block_bytes: int) -> Iterator[tuple[pd.DataFrame, int]] | None:
+    """The delimited file in blocks of about `block_bytes`, each with the 1-based file line of its
+    first row, on Arrow's exact fast path; None when that path cannot take the file from the start.
+    A defect further in raises `StreamRefused` (the caller reads the file whole, to say what it is)."""
+    if not path.exists() or path.suffix.lower() in EXCEL_SUFFIXES:
+        return None
+    try:
+        encoding = detect_encoding(path)
+        options = _arrow_options(path, encoding, sniff_delimiter(path, encoding), block_bytes)
+    except (OSError, ValueError):
+        return None
+    if options is None:
+        return None
+    header, read, parse, convert = options
+    try:
+        reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, LookupError):
+        return None
+    if reader.schema.names != header:
+        return None
+    return _blocks(reader)
+
+
+class StreamRefused(Exception):
+    """Arrow's fast path met a row it cannot keep exact, past the first block."""
+
+
+def _blocks(reader: pacsv.CSVStreamingReader) -> Iterator[tuple[pd.DataFrame, int]]:
+    line = 2
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise StreamRefused(str(exc)) from None
+        frame = as_text_frame(pa.Table.from_batches([batch]))
+        yield frame, line
+        line += len(frame)
 
 
 def _read_delimited(path: Path) -> tuple[pd.DataFrame, int]:

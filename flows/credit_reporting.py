@@ -23,11 +23,19 @@ from extract.inbox import describe_inputs, discover_exports
 from flows import prefer_jemalloc
 from flows.context import RunContext, code_version, output_file_row, resolve_as_of
 from flows.notify import notify_failure
+from flows.partitioned import (
+    judge_and_load_partitions,
+    plan_run_partitions,
+    spill_exports,
+    spill_folder,
+    streams_exports,
+)
 from flows.progress import FileProgress
 from flows.quiet_logs import EXPECTED_FAILURES, quiet_expected_failures
+from flows.retries import retriable as _retriable
 from flows.settings import Settings
 from load.archive import archive_exports
-from load.errors import RetriableLoadError, RunLockedError
+from load.errors import RunLockedError
 from load.ledger.database import open_ledger
 from load.ledger.lock import acquire_run_lock, release_run_lock
 from load.ledger.runs import (
@@ -36,6 +44,7 @@ from load.ledger.runs import (
     finish_run,
     record_archived_paths,
     record_output_files,
+    run_batches,
     start_run,
     unfinished_batches,
 )
@@ -56,43 +65,6 @@ def run_summary(state) -> dict:  # type: ignore[no-untyped-def]
     if isinstance(result, dict):
         return result
     raise RuntimeError(f"the flow run ended in state {state.type.value} without a summary")
-
-
-TRANSIENT_DB_MESSAGES = (
-    "database is locked",
-    "database is busy",
-    "database table is locked",
-    "server closed the connection",
-    "connection refused",
-    "connection reset",
-    "could not connect",
-    "terminating connection",
-    "connection timed out",
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure worth retrying: a locked SQLite file or a dropped/refused database connection."""
-    if isinstance(exc, RetriableLoadError):
-        return True
-    import sqlalchemy as sa
-
-    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, sa.exc.DisconnectionError):
-        return True
-    if isinstance(exc, sa.exc.OperationalError):
-        return any(m in str(exc.orig).lower() for m in TRANSIENT_DB_MESSAGES)
-    return False
-
-
-def _retriable(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
-    # Only transient failures are retried; a data problem is an outcome, never a retry.
-    try:
-        state.result()
-    except Exception as exc:
-        return is_transient(exc)
-    return False
 
 
 @task(cache_policy=NO_CACHE)
@@ -227,6 +199,16 @@ def finish_interrupted_work(ctx: RunContext) -> list[Path]:
 
 
 @task(cache_policy=NO_CACHE)
+def write_run_batches(ctx: RunContext) -> list[Path]:
+    """Write this run's committed batches from the ledger (a run loaded in partitions)."""
+    written = []
+    for batch in run_batches(ctx.engine, ctx.run_id).itertuples():
+        rows, created = batch_rows(ctx.engine, batch.batch_id)
+        written += _write_batch(ctx, batch.batch_id, batch.file_name, rows, created)
+    return written
+
+
+@task(cache_policy=NO_CACHE)
 def write_reports(ctx: RunContext, summary: dict, files: pd.DataFrame | None) -> list[Path]:
     """The run report, built from the ledger; `ending` is what the run record does not hold yet."""
     from flows.artifacts import publish_run_artifacts
@@ -245,6 +227,45 @@ def write_reports(ctx: RunContext, summary: dict, files: pd.DataFrame | None) ->
     except Exception as exc:
         get_run_logger().warning("could not publish the run's Prefect artifacts: %s", type(exc).__name__)
     return written.paths
+
+
+def _judge_and_load(
+    ctx: RunContext, files: pd.DataFrame, mappings_path: Path, summary: dict
+) -> tuple[pd.DataFrame, list[Path]]:
+    """The run in memory: (the input files with their rows, the registry files written)."""
+    raw_claims = extract_claims(files)
+    files = _with_row_counts(files, raw_claims)
+    activity_map = extract_activity_map(mappings_path)
+    files = _with_mappings(files, mappings_path, activity_map)
+    judged = judge_claims(ctx, raw_claims, activity_map, read_ledger(ctx, raw_claims))
+    summary.update(run_counts(judged.claims, input_rows=len(raw_claims)))
+    del raw_claims  # its columns live on in `judged`, dropped on return
+    if ctx.dry_run:
+        return files, []
+    plans = load_submission(ctx, judged, files.reset_index(drop=True))
+    return files, write_registry_files(ctx, plans)
+
+
+def _judge_and_load_in_partitions(
+    ctx: RunContext, files: pd.DataFrame, mappings_path: Path, folder: Path, summary: dict
+) -> tuple[pd.DataFrame, list[Path]]:
+    """The run streamed from disk, judged and loaded partition by partition (`flows.partitioned`)."""
+    spilled = spill_exports(files, folder)
+    ingested = files["note"].isna()
+    files = files.assign(rows=pd.Series(spilled.file_rows, index=files.index[ingested]))
+    activity_map = extract_activity_map(mappings_path)
+    files = _with_mappings(files, mappings_path, activity_map)
+    partitioned = plan_run_partitions(ctx, spilled, folder)
+    counts, batches = judge_and_load_partitions(ctx, partitioned, activity_map, files.reset_index(drop=True))
+    summary.update(counts)
+    if ctx.dry_run:
+        return files, []
+    get_run_logger().info("loaded the run in %d partition(s), %d batch(es)", len(partitioned.plan.partitions), batches)
+    return files, write_run_batches(ctx)
+
+
+def _with_mappings(files: pd.DataFrame, mappings_path: Path, activity_map: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([files, describe_inputs([mappings_path], "mappings").assign(rows=len(activity_map))])
 
 
 # Threads suit the exports: reading CSV/XLSX releases the GIL for most of its work.
@@ -303,19 +324,13 @@ def credit_reporting(
         if mappings_path is None:
             raise ExtractError("activity map", "no activity map given: pass --mappings or set CME_RELAY_MAPPINGS.")
         files = plan_inputs(ctx, exports)
-        raw_claims = extract_claims(files)
-        files = _with_row_counts(files, raw_claims)
-        activity_map = extract_activity_map(mappings_path)
-        files = pd.concat([files, describe_inputs([mappings_path], "mappings").assign(rows=len(activity_map))])
-        judged = judge_claims(ctx, raw_claims, activity_map, read_ledger(ctx, raw_claims))
-        summary.update(run_counts(judged.claims, input_rows=len(raw_claims)))
-        del raw_claims  # its columns live on in `judged`, dropped below
+        if streams_exports(files, settings.stream_above_mb):
+            with spill_folder() as folder:
+                files, submission = _judge_and_load_in_partitions(ctx, files, mappings_path, folder, summary)
+        else:
+            files, submission = _judge_and_load(ctx, files, mappings_path, summary)
         if not dry_run:
-            plans = load_submission(ctx, judged, files.reset_index(drop=True))
-            submission = write_registry_files(ctx, plans)
             summary["submission_files"] = [str(p) for p in submission]
-            # The report reads the ledger: at a million claims the judged frames are a gigabyte.
-            del judged, plans
             if not exports:
                 taken = [Path(p) for p in files.loc[files["role"] == "export", "path"]]
                 moved = archive_exports(taken, settings.archive, run_id)

@@ -73,8 +73,13 @@ def judge_run(
     *,
     cutoff: pd.Timestamp,
     as_of: pd.Timestamp,
+    input_rows: np.ndarray | None = None,
 ) -> JudgedRun:
+    """`input_rows`: the run-wide numbers of `raw_claims`' rows when they are one partition of a
+    run (`transform.partitions`); by default the rows are the whole run's, numbered from 0."""
     raw = raw_claims.reset_index(drop=True)
+    if input_rows is not None:
+        raw.index = pd.Index(np.asarray(input_rows, dtype=np.int64))
     repeat_reason, conflicting = input_repeats(raw)
     repeats = repeat_reason.notna()
     # Selecting every row would still copy every column: only filter when there is a repeat.

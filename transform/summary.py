@@ -39,3 +39,21 @@ def run_counts(claims: pd.DataFrame, input_rows: int) -> dict:
 
 def outcome_of(claims: pd.DataFrame, outcome: Outcome) -> pd.DataFrame:
     return claims[claims["outcome"] == outcome.value]
+
+
+def add_counts(total: dict | None, part: dict) -> dict:
+    """Two `run_counts` results added up: a run judged in partitions counts as the whole run."""
+    if total is None:
+        return part
+    reasons = {
+        kind: {
+            code: total["reasons"][kind].get(code, 0) + part["reasons"][kind].get(code, 0)
+            for code in sorted({*total["reasons"][kind], *part["reasons"][kind]})
+        }
+        for kind in ("rejected", "delayed")
+    }
+    return {
+        "counts": {k: total["counts"][k] + part["counts"][k] for k in total["counts"]},
+        "carried_over": {k: total["carried_over"][k] + part["carried_over"][k] for k in total["carried_over"]},
+        "reasons": reasons,
+    }

@@ -69,6 +69,12 @@ def unfinished_batches(engine: Engine) -> pd.DataFrame:
         return read_frame(conn, sa.select(batches).where(batches.c.status == "committed").order_by(batches.c.batch_id))
 
 
+def run_batches(engine: Engine, run_id: str) -> pd.DataFrame:
+    """A run's batches, in part order."""
+    with engine.connect() as conn:
+        return read_frame(conn, sa.select(batches).where(batches.c.run_id == run_id).order_by(batches.c.part))
+
+
 def batch_rows(engine: Engine, batch_id: str) -> tuple[pd.DataFrame, datetime]:
     with engine.connect() as conn:
         created = conn.execute(sa.select(batches.c.created_at).where(batches.c.batch_id == batch_id)).scalar_one()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -26,25 +28,79 @@ def read_ledger_view(engine: Engine, run_keys: pd.DataFrame | None = None) -> Le
     against a ledger of millions then reads thousands of rows, not millions; without it, all.
     """
     with engine.begin() as conn:
-        pending = _pending(conn)
-        if run_keys is None or not _anything_sent(conn):
-            return LedgerView(pending=pending, sent=_sent(conn), last_sent=_last_sent(conn))
-        keys = pd.concat([run_keys[["claim_id", "learner_id"]], pending[["claim_id", "learner_id"]]])
-        claim_keys, learner_keys = _key_tables(conn, keys)
-        view = LedgerView(
-            pending=pending,
-            sent=_sent(
-                conn,
-                sa.or_(
-                    claims.c.claim_id.in_(sa.select(claim_keys.c.key)),
-                    claims.c.learner_id.in_(sa.select(learner_keys.c.key)),
-                ),
+        return ledger_view(conn, run_keys)
+
+
+def ledger_view(conn: Connection, run_keys: pd.DataFrame | None, pending: pd.DataFrame | None = None) -> LedgerView:
+    """`read_ledger_view` on an open connection; `pending` given, the waiting claims judged with
+    these keys (a partition's), instead of every waiting claim."""
+    pending = _pending(conn) if pending is None else pending
+    if run_keys is None or not _anything_sent(conn):
+        return LedgerView(pending=pending, sent=_sent(conn), last_sent=_last_sent(conn))
+    keys = pd.concat([run_keys[["claim_id", "learner_id"]], pending[["claim_id", "learner_id"]]])
+    claim_keys, learner_keys = _key_tables(conn, keys)
+    view = LedgerView(
+        pending=pending,
+        sent=_sent(
+            conn,
+            sa.or_(
+                claims.c.claim_id.in_(sa.select(claim_keys.c.key)),
+                claims.c.learner_id.in_(sa.select(learner_keys.c.key)),
             ),
-            last_sent=_last_sent(conn, sent_rows.c.claim_id.in_(sa.select(claim_keys.c.key))),
-        )
-        for table in (claim_keys, learner_keys):
-            table.drop(conn)
-        return view
+        ),
+        last_sent=_last_sent(conn, sent_rows.c.claim_id.in_(sa.select(claim_keys.c.key))),
+    )
+    for table in (claim_keys, learner_keys):
+        table.drop(conn)
+    return view
+
+
+def waiting_claims(conn: Connection, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+    """Every waiting (delayed) claim as `_pending` reads them, in chunks of `chunk_rows`."""
+    columns = [*CLAIM_FIELDS, "source_file", "source_line"]
+    query = sa.select(*[claims.c[c] for c in columns]).where(claims.c.state == Outcome.DELAYED.value)
+    for rows in _fetched(conn, query, chunk_rows):
+        yield _as_pending(pd.DataFrame.from_records(rows, columns=columns))
+
+
+def ledger_learners(conn: Connection, claim_keys: pd.DataFrame, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+    """(`key`, `learner_id`): for each claim id in `claim_keys` (`claim_id`, `key`) that the
+    judgement reads from the ledger (sent, or waiting), the learner the ledger holds for it."""
+    if conn.execute(sa.select(claims.c.claim_id).where(_judged_from_ledger()).limit(1)).first() is None:
+        return
+    table = sa.Table(
+        "run_claim_buckets",
+        sa.MetaData(),
+        sa.Column("claim_id", sa.Text, primary_key=True),
+        sa.Column("key", sa.Integer, nullable=False),
+        prefixes=["TEMPORARY"],
+    )
+    table.create(conn)
+    firsts = claim_keys.dropna(subset=["claim_id"]).drop_duplicates("claim_id")
+    insert_frame(conn, table, pd.DataFrame({"claim_id": firsts["claim_id"].astype(object), "key": firsts["key"]}))
+    query = (
+        sa.select(table.c.key, claims.c.learner_id)
+        .select_from(table.join(claims, claims.c.claim_id == table.c.claim_id))
+        .where(_judged_from_ledger())
+    )
+    for rows in _fetched(conn, query, chunk_rows):
+        yield pd.DataFrame.from_records(rows, columns=["key", "learner_id"]).astype({"learner_id": "string"})
+    table.drop(conn)
+
+
+def _judged_from_ledger() -> sa.ColumnElement[bool]:
+    return sa.or_(claims.c.sent_version > 0, claims.c.state == Outcome.DELAYED.value)
+
+
+def _fetched(conn: Connection, query: sa.Select, chunk_rows: int) -> Iterator[list]:
+    # A server-side cursor on PostgreSQL (SQLite's cursor steps through the rows anyway).
+    result = conn.execute(query.execution_options(stream_results=True))
+    cursor = result.cursor
+    try:
+        while cursor is not None and (rows := cursor.fetchmany(chunk_rows)):
+            yield rows
+    finally:
+        result.close()
 
 
 def _anything_sent(conn: Connection) -> bool:
@@ -66,7 +122,10 @@ def _key_tables(conn: Connection, keys: pd.DataFrame) -> tuple[sa.Table, sa.Tabl
 def _pending(conn: Connection) -> pd.DataFrame:
     columns = [*CLAIM_FIELDS, "source_file", "source_line"]
     query = sa.select(*[claims.c[c] for c in columns]).where(claims.c.state == Outcome.DELAYED.value)
-    frame = read_raw_frame(conn, query, columns)
+    return _as_pending(read_raw_frame(conn, query, columns))
+
+
+def _as_pending(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype({c: "string" for c in CLAIM_FIELDS})
     return frame.astype({"source_line": "int64", "source_file": "string"})
 

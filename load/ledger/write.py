@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from load.errors import AlreadySentError
 from load.ledger import bulk  # called through the module, so a fault test can replace a writer
@@ -56,12 +59,16 @@ def _claim_records(judged: pd.DataFrame, now: datetime) -> pd.DataFrame:
     return records.drop_duplicates("claim_id", keep="last")
 
 
-def _outcome_records(judged: pd.DataFrame) -> pd.DataFrame:
-    """One row per judged row, in input order: what this run decided (kept for reports and audits)."""
+def _outcome_records(judged: pd.DataFrame, carried_from: int | None = None) -> pd.DataFrame:
+    """One row per judged row: what this run decided (kept for reports and audits). `seq` is the
+    row's place in the run: its input row, then the carried claims from `carried_from` (the run's
+    input rows) on, so that a run loaded in partitions numbers its rows as a whole run does."""
     columns = ["claim_id", "outcome", "reason", "source_file", "source_line", "accme_activity_id"]
-    return judged[columns].assign(
-        seq=range(len(judged)), carried=judged["from_ledger"].astype(bool), credits=judged["credits_value"]
-    )
+    carried = judged["from_ledger"].astype(bool).to_numpy()
+    start = int((~carried).sum()) if carried_from is None else carried_from
+    seq = judged["input_row"].to_numpy(dtype=np.int64, copy=True)
+    seq[carried] = start + np.arange(int(carried.sum()), dtype=np.int64)
+    return judged[columns].assign(seq=seq, carried=carried, credits=judged["credits_value"])
 
 
 def _run_constants(run_id: str, now: datetime) -> dict[str, object]:
@@ -93,42 +100,62 @@ def commit_load(
     input_files: pd.DataFrame,
 ) -> None:
     """Everything the run decided, in one transaction: all of it lands or none of it."""
+    with refused_as_already_sent(), engine.begin() as conn:
+        write_input_files(conn, run_id, input_files)
+        write_claims(conn, run_id, now, judged)
+        write_batches(conn, run_id, now, plans)
+        write_outcomes(conn, run_id, judged)
+
+
+@contextmanager
+def refused_as_already_sent() -> Iterator[None]:
     try:
-        with engine.begin() as conn:
-            exports = input_files[(input_files["role"] == "export") & input_files["note"].isna()]
-            bulk.insert_frame(
-                conn,
-                ingested_exports,
-                exports[["sha256", "file_name", "rows"]].assign(run_id=run_id).drop_duplicates("sha256"),
-            )
-            bulk.insert_frame(conn, run_files, input_files.assign(run_id=run_id))
-            # Each table's rows are built just before their insert and dropped after it: at a
-            # million claims every copy of the judged frame costs hundreds of megabytes.
-            records = _claim_records(judged, now)
-            bulk.upsert_frame(conn, claims, records, "claim_id", CLAIM_UPDATE, _run_constants(run_id, now))
-            del records
-            for plan in plans:
-                conn.execute(
-                    batches.insert().values(
-                        batch_id=plan.batch_id,
-                        run_id=run_id,
-                        part=plan.part,
-                        created_at=now,
-                        file_name=plan.file_name,
-                        rows=len(plan.rows),
-                        adds=int((plan.rows["action"] == "Add").sum()),
-                        deletes=int((plan.rows["action"] == "Delete").sum()),
-                        status="committed",
-                    )
-                )
-                rows = plan.rows[["claim_id", "version", *REGISTRY_FIELDS]].assign(row_no=range(1, len(plan.rows) + 1))
-                bulk.insert_frame(conn, sent_rows, rows, {"batch_id": plan.batch_id})
-            bulk.insert_frame(conn, run_outcomes, _outcome_records(judged), {"run_id": run_id})
+        yield
     except sa.exc.IntegrityError as exc:
         raise AlreadySentError(
             "the ledger refused this load: another run already sent or ingested some of these claims "
             f"({type(exc.orig).__name__}); nothing from this run was committed. Run again to re-judge."
         ) from None
+
+
+def write_input_files(conn: Connection, run_id: str, input_files: pd.DataFrame) -> None:
+    exports = input_files[(input_files["role"] == "export") & input_files["note"].isna()]
+    bulk.insert_frame(
+        conn,
+        ingested_exports,
+        exports[["sha256", "file_name", "rows"]].assign(run_id=run_id).drop_duplicates("sha256"),
+    )
+    bulk.insert_frame(conn, run_files, input_files.assign(run_id=run_id))
+
+
+def write_claims(conn: Connection, run_id: str, now: datetime, judged: pd.DataFrame) -> None:
+    # Each table's rows are built just before their insert and dropped after it: at a million
+    # claims every copy of the judged frame costs hundreds of megabytes.
+    records = _claim_records(judged, now)
+    bulk.upsert_frame(conn, claims, records, "claim_id", CLAIM_UPDATE, _run_constants(run_id, now))
+
+
+def write_batches(conn: Connection, run_id: str, now: datetime, plans: list[BatchPlan]) -> None:
+    for plan in plans:
+        conn.execute(
+            batches.insert().values(
+                batch_id=plan.batch_id,
+                run_id=run_id,
+                part=plan.part,
+                created_at=now,
+                file_name=plan.file_name,
+                rows=len(plan.rows),
+                adds=int((plan.rows["action"] == "Add").sum()),
+                deletes=int((plan.rows["action"] == "Delete").sum()),
+                status="committed",
+            )
+        )
+        rows = plan.rows[["claim_id", "version", *REGISTRY_FIELDS]].assign(row_no=range(1, len(plan.rows) + 1))
+        bulk.insert_frame(conn, sent_rows, rows, {"batch_id": plan.batch_id})
+
+
+def write_outcomes(conn: Connection, run_id: str, judged: pd.DataFrame, carried_from: int | None = None) -> None:
+    bulk.insert_frame(conn, run_outcomes, _outcome_records(judged, carried_from), {"run_id": run_id})
 
 
 def mark_batch_written(engine: Engine, batch_id: str, sha256: str) -> None:

@@ -144,5 +144,5 @@ def _spill(spilled: SpilledExports, frame: pd.DataFrame, file_order: int) -> Non
     buckets = learner_buckets(frame["learner_id"], spilled.inputs.buckets)
     spilled.inputs.write(numbered, buckets)
     claim_ids = frame["claim_id"].reset_index(drop=True)  # Arrow text: no Python string per id
-    spilled.claim_keys.append(pd.DataFrame({"claim_id": claim_ids, "bucket": buckets}))
+    spilled.claim_keys.append(pd.DataFrame({"claim_id": claim_ids, "bucket": buckets.astype(np.int16)}))
     spilled.file_rows[-1] += len(frame)

@@ -62,6 +62,7 @@ def _arrow_options(
     read = pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8-sig" else encoding)
     if block_size:
         read.block_size = block_size
+        read.use_threads = False  # one block in memory at a time, not one per core read ahead
     return (
         header,
         read,
@@ -105,7 +106,10 @@ def stream_text_table(path: Path, block_bytes: int) -> Iterator[tuple[pd.DataFra
         return None
     try:
         encoding = detect_encoding(path)
-        options = _arrow_options(path, encoding, sniff_delimiter(path, encoding), block_bytes)
+        # Arrow's streaming reader reads up to 32 blocks ahead: small blocks, gathered below.
+        options = _arrow_options(
+            path, encoding, sniff_delimiter(path, encoding), max(block_bytes // READ_AHEAD, 1 << 16)
+        )
     except (OSError, ValueError):
         return None
     if options is None:
@@ -117,25 +121,36 @@ def stream_text_table(path: Path, block_bytes: int) -> Iterator[tuple[pd.DataFra
         return None
     if reader.schema.names != header:
         return None
-    return _blocks(reader)
+    return _blocks(reader, block_bytes)
+
+
+READ_AHEAD = 32
 
 
 class StreamRefused(Exception):
     """Arrow's fast path met a row it cannot keep exact, past the first block."""
 
 
-def _blocks(reader: pacsv.CSVStreamingReader) -> Iterator[tuple[pd.DataFrame, int]]:
+def _blocks(reader: pacsv.CSVStreamingReader, block_bytes: int) -> Iterator[tuple[pd.DataFrame, int]]:
     line = 2
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            return
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise StreamRefused(str(exc)) from None
-        frame = as_text_frame(pa.Table.from_batches([batch]))
-        yield frame, line
-        line += len(frame)
+    done = False
+    while not done:
+        batches: list[pa.RecordBatch] = []
+        size = 0
+        while size < block_bytes:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                done = True
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise StreamRefused(str(exc)) from None
+            batches.append(batch)
+            size += batch.nbytes
+        if batches:
+            frame = as_text_frame(pa.Table.from_batches(batches).combine_chunks())
+            yield frame, line
+            line += len(frame)
 
 
 def _read_delimited(path: Path) -> tuple[pd.DataFrame, int]:

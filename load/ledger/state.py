@@ -93,12 +93,12 @@ def _judged_from_ledger() -> sa.ColumnElement[bool]:
 
 
 def _fetched(conn: Connection, query: sa.Select, chunk_rows: int) -> Iterator[list]:
-    # A server-side cursor on PostgreSQL (SQLite's cursor steps through the rows anyway).
-    result = conn.execute(query.execution_options(stream_results=True))
-    cursor = result.cursor
+    # Through the result, never its DBAPI cursor: a streamed result has already buffered the first
+    # rows. On PostgreSQL a server-side cursor; SQLite's cursor steps through the rows anyway.
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=chunk_rows))
     try:
-        while cursor is not None and (rows := cursor.fetchmany(chunk_rows)):
-            yield rows
+        for rows in result.partitions():
+            yield [tuple(row) for row in rows]
     finally:
         result.close()
 

@@ -82,7 +82,7 @@ def plan_run_partitions(ctx: RunContext, spilled: SpilledExports, folder: Path) 
         keys = claim_buckets.rename(columns={"bucket": "key"})
         for held in ledger_learners(conn, keys):
             joins.append(_apart(held["key"].to_numpy(), learner_buckets(held["learner_id"], waiting.buckets)))
-        conn.rollback()  # drops nothing of the ledger: the temporary key table only
+        conn.commit()  # only temporary tables were written (and dropped)
     del claim_buckets, keys
     spilled.claim_keys.clear()
     plan = plan_partitions(

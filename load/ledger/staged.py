@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from load.ledger import bulk
+from load.ledger.state import fresh_temporary
 from load.ledger.tables import batches
 from schemas.registry_row import REGISTRY_FIELDS
 
@@ -35,7 +36,7 @@ class StagedRegistryRows:
             *[sa.Column(f, sa.Text) for f in REGISTRY_FIELDS],
             prefixes=["TEMPORARY"],
         )
-        self.table.create(conn)
+        fresh_temporary(conn, self.table)
         self.rows = 0
 
     def add(self, registry_rows: pd.DataFrame) -> None:
@@ -49,10 +50,11 @@ class StagedRegistryRows:
         """Number every staged row in batch order, write the batches and their rows; the batch count."""
         conn = self.conn
         text = ' COLLATE "C"' if conn.dialect.name == "postgresql" else ""  # byte order, as Arrow sorts
+        conn.exec_driver_sql("DROP TABLE IF EXISTS numbered_registry_rows")
         conn.exec_driver_sql(
             "CREATE TEMPORARY TABLE numbered_registry_rows AS SELECT staged_row, "
             "(ROW_NUMBER() OVER (ORDER BY CASE WHEN action = 'Add' THEN 1 ELSE 0 END, "
-            f"accme_activity_id IS NULL, accme_activity_id{text}, claim_id{text})) - 1 AS position "
+            f"accme_activity_id IS NULL, accme_activity_id{text}, claim_id{text}, staged_row)) - 1 AS position "
             "FROM staged_registry_rows"
         )
         part = f"(n.position / {int(max_rows)} + 1)"

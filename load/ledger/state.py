@@ -75,7 +75,7 @@ def ledger_learners(conn: Connection, claim_keys: pd.DataFrame, chunk_rows: int 
         sa.Column("key", sa.Integer, nullable=False),
         prefixes=["TEMPORARY"],
     )
-    table.create(conn)
+    fresh_temporary(conn, table)
     firsts = claim_keys.dropna(subset=["claim_id"]).drop_duplicates("claim_id")
     insert_frame(conn, table, pd.DataFrame({"claim_id": firsts["claim_id"].astype(object), "key": firsts["key"]}))
     query = (
@@ -103,6 +103,13 @@ def _fetched(conn: Connection, query: sa.Select, chunk_rows: int) -> Iterator[li
         result.close()
 
 
+def fresh_temporary(conn: Connection, table: sa.Table) -> None:
+    """Create a temporary table of the session, replacing one left on this pooled connection: on
+    SQLite a CREATE that opens no transaction is kept even when the caller rolls back."""
+    table.drop(conn, checkfirst=True)
+    table.create(conn)
+
+
 def _anything_sent(conn: Connection) -> bool:
     return conn.execute(sa.select(claims.c.claim_id).where(claims.c.sent_version > 0).limit(1)).first() is not None
 
@@ -112,7 +119,7 @@ def _key_tables(conn: Connection, keys: pd.DataFrame) -> tuple[sa.Table, sa.Tabl
     tables = []
     for name, column in (("run_claim_keys", "claim_id"), ("run_learner_keys", "learner_id")):
         table = sa.Table(name, sa.MetaData(), sa.Column("key", sa.Text, primary_key=True), prefixes=["TEMPORARY"])
-        table.create(conn)
+        fresh_temporary(conn, table)
         values = keys[column].dropna().drop_duplicates().astype(object)
         insert_frame(conn, table, pd.DataFrame({"key": values.to_numpy()}))
         tables.append(table)

@@ -7,7 +7,7 @@ export PREFECT_HOME ?= $(CURDIR)/var/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench bench-stream clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+bench-stream: $(STAMP)
+	$(BIN)/python -m bench.stream
 
 clean:
 	rm -rf var outbox reports .pytest_cache

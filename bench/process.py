@@ -24,11 +24,12 @@ def cli_env(folder: Path) -> dict[str, str]:
     return env
 
 
-def run_cli(export: Path, mappings: Path, folder: Path, as_of: str) -> Measured:
-    """Wall time and peak RSS (the CLI and the reaped server process, whichever peaked higher)."""
+def run_cli(export: Path, mappings: Path, folder: Path, as_of: str, settings: dict[str, str] | None = None) -> Measured:
+    """Wall time and peak RSS (the CLI and the reaped server process, whichever peaked higher);
+    `settings`: CME_RELAY_* values on top of the fresh environment's."""
     executable = Path(sys.executable).parent / "cme-relay"
     argv = [str(executable), "run", "--export", str(export), "--mappings", str(mappings), "--as-of", as_of, "--json"]
-    wall, peak, cpu, code, out, err = run_child(argv, env=cli_env(folder), cwd=folder)
+    wall, peak, cpu, code, out, err = run_child(argv, env={**cli_env(folder), **(settings or {})}, cwd=folder)
     summary = _last_json(out)
     if code != 0 or summary is None:
         tail = "\n".join(err.strip().splitlines()[-25:])

@@ -228,3 +228,20 @@ def test_a_streamed_run_logs_no_learner_identity(ledgers, tmp_path, caplog):
     for identity in ("Zyxwvutson", "Qorvath", VALID_NPI, "LRN-", "A12345", "avery.testwell", "1980"):
         assert identity not in caplog.text
         assert identity not in json.dumps(summary)
+
+
+def test_a_streamed_dry_run_counts_as_the_whole_run_and_writes_nothing(ledgers, tmp_path):
+    rows = [claim(**{"Learner ID": f"LRN-{i % 4}", "Completion Date": f"2026-09-{i + 1:02d}"}) for i in range(12)]
+    rows += [claim(**{"Learner ID": "LRN-0", "Activity ID": "ACT-NOID"}), {**rows[0], "Credits": "3"}]
+    export = write_export(tmp_path / "week1.csv", rows)
+    summaries = {}
+    for side in ("memory", "streamed"):
+        ledgers.use(side)
+        summaries[side] = ledgers.run_flow(export, mappings=write_map(tmp_path / "m.csv"), dry_run=True)
+        assert summaries[side]["status"] == "succeeded", summaries[side]["error"]
+        assert ledgers.count(side, "claims") == ledgers.count(side, "run_outcomes") == 0
+        assert not list((tmp_path / "sides" / side / "outbox").iterdir())
+    drop = ("run_id", "report_files", "submission_files")
+    memory, streamed = ({k: v for k, v in s.items() if k not in drop} for s in summaries.values())
+    assert memory == streamed
+    assert memory["counts"]["rejected"] == 2 and memory["counts"]["delayed"] == 1

@@ -1,0 +1,244 @@
+"""The streamed path on a PostgreSQL ledger decides and writes exactly what a whole run on SQLite does.
+
+The same history runs twice through the real flow: in memory on a SQLite ledger, and streamed
+(`STREAM_ABOVE_MB=0`) in partitions of three rows on PostgreSQL, where the registry rows are staged
+in a temporary table and numbered into batches by SQL (`load.ledger.staged`). The database is
+created with an ICU `en-US` collation, as production databases usually are: text ordered by the
+database's collation instead of byte order would put `a-…` before `B-…` and show in the files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from load.ledger import tables
+from tests.factories import VALID_NPI, claim, write_export, write_map
+from tests.flows.test_partitioned_runs import REGISTERED, learner_pairs
+from tests.load.ledger.pgserver import PostgresServer, running_postgres
+
+pytestmark = [pytest.mark.flow, pytest.mark.postgres]
+
+RUN_TIMES = {"run_id", "first_seen_run", "first_seen_at", "state_changed_at", "delayed_since", "last_run_id"}
+UNSTABLE = RUN_TIMES | {"created_at", "batch_id", "sha256", "id", "path", "file_name", "seq"}
+KEYS = {
+    "claims": ["claim_id"],
+    "sent_rows": ["run_no", "part", "row_no"],
+    "run_outcomes": ["run_no", "source_file", "source_line", "claim_id", "outcome"],
+    "batches": ["run_no", "part"],
+}
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[PostgresServer]:
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh database ordering text by ICU's en-US rules (not byte order); dropped afterwards."""
+    name = f"cme_stream_{os.getpid()}_{next(_databases)}"
+    admin = sa.create_engine(postgres_server.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(
+            f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+        )
+    try:
+        yield postgres_server.url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+class Sides:
+    """`memory`: whole runs on a SQLite ledger; `streamed`: partitions of 3 rows on PostgreSQL."""
+
+    def __init__(self, root: Path, postgres_url: str, run_flow, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        self.root, self.run_flow, self.monkeypatch = root, run_flow, monkeypatch
+        self.urls = {"memory": f"sqlite:///{root / 'memory' / 'ledger.db'}", "streamed": postgres_url}
+        for side in self.urls:
+            for folder in ("outbox", "reports", "inbox"):
+                (root / side / folder).mkdir(parents=True)
+
+    def use(self, side: str, batch_max_rows: int) -> None:
+        env = self.monkeypatch.setenv
+        env("CME_RELAY_DATABASE_URL", self.urls[side])
+        for folder in ("outbox", "reports", "inbox"):
+            env(f"CME_RELAY_{folder.upper()}", str(self.root / side / folder))
+        env("CME_RELAY_STREAM_ABOVE_MB", "0" if side == "streamed" else "10000")
+        env("CME_RELAY_PARTITION_ROWS", "3")
+        env("CME_RELAY_BATCH_MAX_ROWS", str(batch_max_rows))
+
+    def run(self, *exports: Path, mappings: Path, batch_max_rows: int) -> tuple[dict, dict]:
+        summaries = []
+        for side in ("memory", "streamed"):
+            self.use(side, batch_max_rows)
+            summary = self.run_flow(*exports, mappings=mappings, as_of="2026-11-20")
+            assert summary["status"] == "succeeded", (side, summary["error"])
+            summaries.append(summary)
+        memory, streamed = summaries
+        # The same summary but for what names the run.
+        unstable = ("run_id", "submission_files", "report_files")
+        assert {k: v for k, v in memory.items() if k not in unstable} == {
+            k: v for k, v in streamed.items() if k not in unstable
+        }
+        return memory, streamed
+
+    def read(self, side: str) -> dict[str, pd.DataFrame]:
+        """The ledger tables compared, through SQLAlchemy's types (booleans are booleans on both)."""
+        engine = sa.create_engine(self.urls[side])
+        try:
+            with engine.connect() as conn:
+                read = {
+                    name: pd.read_sql(sa.select(tables.metadata.tables[name]), conn)
+                    for name in ("runs", "claims", "sent_rows", "run_outcomes", "batches")
+                }
+        finally:
+            engine.dispose()
+        run_no = {r: i for i, r in enumerate(read["runs"].sort_values("started_at")["run_id"])}
+        for name in ("run_outcomes", "batches"):
+            read[name]["run_no"] = read[name]["run_id"].map(run_no)
+        # A sent row's place: its run and part, from its batch (batch ids differ by run id).
+        where = read["batches"].set_index("batch_id")[["run_no", "part"]]
+        read["sent_rows"] = read["sent_rows"].join(where, on="batch_id")
+        return read
+
+    def compared(self, read: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
+        frame = read[name]
+        keep = [c for c in frame.columns if c not in UNSTABLE]
+        return frame[keep].sort_values(KEYS[name]).reset_index(drop=True)
+
+    def registry_files(self, side: str, batches: pd.DataFrame) -> list[list[tuple]]:
+        """Each batch's file, in the order of runs and parts, as cell values."""
+        books = []
+        for name in batches.sort_values(["run_no", "part"])["file_name"]:
+            book = openpyxl.load_workbook(self.root / side / "outbox" / name, read_only=True)
+            books.append(list(book.active.iter_rows(values_only=True)))
+            book.close()
+        return books
+
+    def assert_same(self) -> dict[str, pd.DataFrame]:
+        memory, streamed = self.read("memory"), self.read("streamed")
+        for name in KEYS:
+            pd.testing.assert_frame_equal(
+                self.compared(memory, name), self.compared(streamed, name), obj=name, check_dtype=False
+            )
+        # Input rows keep their place in the run; carried claims follow, in some order of partitions.
+        ours = self._seq(memory)
+        theirs = self._seq(streamed)
+        fresh = ~ours["carried"]
+        assert ours.loc[fresh, "seq"].tolist() == theirs.loc[fresh, "seq"].tolist()
+        assert (
+            ours.groupby("run_no")["seq"].apply(sorted).tolist()
+            == theirs.groupby("run_no")["seq"].apply(sorted).tolist()
+        )
+        files = self.registry_files("memory", memory["batches"])
+        assert files == self.registry_files("streamed", streamed["batches"])
+        on_disk = {side: sorted(p.name for p in (self.root / side / "outbox").glob("*.xlsx")) for side in self.urls}
+        assert len(on_disk["memory"]) == len(on_disk["streamed"]) == len(files)
+        return streamed
+
+    @staticmethod
+    def _seq(read: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        frame = read["run_outcomes"].sort_values(KEYS["run_outcomes"]).reset_index(drop=True)
+        return frame[["run_no", "seq", "carried"]].astype({"carried": bool})
+
+
+@pytest.fixture
+def sides(tmp_path, postgres_url, run_flow, monkeypatch) -> Sides:  # type: ignore[no-untyped-def]
+    return Sides(tmp_path / "sides", postgres_url, run_flow, monkeypatch)
+
+
+def history(folder: Path) -> list[tuple[list[Path], Path]]:
+    """Three runs: (exports, activity map) each.
+
+    Claim ids in mixed case and punctuation, whose byte order differs from en-US order, so the
+    registry's order (by activity, then claim id, as Arrow sorts: bytes) would show a collation.
+    """
+    unregistered = write_map(folder / "map.csv")
+    pairs = learner_pairs(4)
+    mixed = ["b-7", "B-8", "a-2", "A-10", "Z-1", "c_3", "C-3", "_x", "x-9", "X-10", "é-1", "E-2"]
+    base = {
+        **{
+            cid: claim(**{"Claim ID": cid, "Learner ID": f"LRN-M{i % 5}", "Completion Date": f"2026-10-{i + 2:02d}"})
+            for i, cid in enumerate(mixed)
+        },
+        **{
+            f"CAP-{i}": claim(**{"Claim ID": f"CAP-{i}", "Activity ID": "ACT-2", "Credits": "2", "Learner ID": old})
+            for i, (old, _) in enumerate(pairs)
+        },
+        "c-cred": claim(**{"Claim ID": "c-cred", "Learner ID": "LRN-M1"}),
+        "C-REV": claim(**{"Claim ID": "C-REV", "Learner ID": "LRN-M2"}),
+        "w-reg": claim(**{"Claim ID": "w-reg", "Activity ID": "ACT-NOID", "Learner ID": "LRN-W1"}),
+        "W-AWAY": claim(**{"Claim ID": "W-AWAY", "Activity ID": "ACT-NOID", "Learner ID": "LRN-W2"}),
+        "X-NPI": claim(**{"Claim ID": "X-NPI", "NPI": "1234567890", "License Number": "", "Learner ID": "LRN-M3"}),
+    }
+    week1 = [write_export(folder / "week1.csv", list(base.values()))]
+
+    # Capped claims move to another learner (the old one claims the activity again); a correction,
+    # a revocation, a fixed NPI, a waiting claim with new data; TWICE stated twice in one file for
+    # two learners; LATER stated in two files for two learners (the later file's wins).
+    moved = [{**base[f"CAP-{i}"], "Learner ID": new} for i, (_, new) in enumerate(pairs)]
+    again = [
+        claim(**{"Claim ID": f"again-{i}", "Activity ID": "ACT-2", "Credits": "2", "Learner ID": old})
+        for i, (old, _) in enumerate(pairs)
+    ]
+    week2 = [
+        *moved,
+        *again,
+        {**base["c-cred"], "Credits": "2.5"},
+        {**base["C-REV"], "Claim Status": "Revoked"},
+        {**base["X-NPI"], "NPI": VALID_NPI},
+        {**base["w-reg"], "Credits": "0.75"},
+        {**base["B-8"], "Completion Date": "2026-10-20"},
+        claim(**{"Claim ID": "LATER", "Learner ID": pairs[0][0]}),
+        claim(**{"Claim ID": "TWICE", "Learner ID": pairs[1][0]}),
+        claim(**{"Claim ID": "TWICE", "Learner ID": pairs[2][1]}),
+    ]
+    later = [claim(**{"Claim ID": "LATER", "Learner ID": pairs[3][1]})]
+    week2_files = [write_export(folder / "week2.csv", week2), write_export(folder / "week2b.csv", later)]
+    registered = write_map(folder / "registered.csv", REGISTERED)
+    return [(week1, unregistered), (week2_files, unregistered), ([], registered)]
+
+
+@pytest.mark.parametrize("batch_max_rows", [10_000, 4], ids=["one-file-a-run", "files-of-4-rows"])
+def test_a_history_streamed_on_postgres_matches_the_whole_run_on_sqlite(sides, tmp_path, batch_max_rows):
+    (week1, unregistered), (week2, _), (_, registered) = history(tmp_path)
+
+    first, _ = sides.run(*week1, mappings=unregistered, batch_max_rows=batch_max_rows)
+    assert first["counts"]["delayed"] == 2 and first["counts"]["rejected"] == 1
+    sides.assert_same()
+
+    second, _ = sides.run(*week2, mappings=unregistered, batch_max_rows=batch_max_rows)
+    assert second["counts"]["corrected"] == 2 and second["counts"]["revoked"] == 1
+    assert second["reasons"]["rejected"].get("CONFLICTING_DUPLICATE") == 2
+    assert second["counts"]["duplicate"] == 1  # LATER in week2.csv, superseded by week2b.csv
+    assert "CREDITS_EXCEED_ACTIVITY_MAX" not in second["reasons"]["rejected"]
+    sides.assert_same()
+
+    third, third_streamed = sides.run(mappings=registered, batch_max_rows=batch_max_rows)
+    assert third["carried_over"] == third_streamed["carried_over"] == {"submitted": 2, "delayed": 0, "rejected": 0}
+    streamed = sides.assert_same()
+
+    runs = streamed["batches"].groupby("run_no")["part"].max().tolist()
+    if batch_max_rows == 4:
+        assert runs[0] >= 4 and runs[1] >= 3  # week 1: 19 Adds; week 2: Deletes and Adds
+        assert (streamed["batches"]["rows"] <= 4).all()
+    else:
+        assert runs == [1, 1, 1]
+    # Byte order, as the whole run sorts with Arrow: upper case before lower case, whatever the
+    # database's collation.
+    week1_rows = streamed["sent_rows"].query("run_no == 0 and accme_activity_id == '202312345'")
+    order = week1_rows.sort_values(["part", "row_no"])["claim_id"].tolist()
+    assert order == sorted(order, key=lambda c: c.encode())
+    assert order.index("B-8") < order.index("a-2")

@@ -28,7 +28,7 @@ from flows.partitioned import (
     plan_run_partitions,
     spill_exports,
     spill_folder,
-    streams_exports,
+    streams_run,
 )
 from flows.progress import FileProgress
 from flows.quiet_logs import EXPECTED_FAILURES, quiet_expected_failures
@@ -324,7 +324,7 @@ def credit_reporting(
         if mappings_path is None:
             raise ExtractError("activity map", "no activity map given: pass --mappings or set CME_RELAY_MAPPINGS.")
         files = plan_inputs(ctx, exports)
-        if streams_exports(files, settings.stream_above_mb):
+        if streams_run(ctx, files):
             with spill_folder() as folder:
                 files, submission = _judge_and_load_in_partitions(ctx, files, mappings_path, folder, summary)
         else:

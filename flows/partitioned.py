@@ -23,7 +23,7 @@ from extract.spill import WAITING_SCHEMA, BucketFiles, SpilledExports, spill_por
 from flows.context import RunContext
 from flows.retries import retriable
 from load.ledger.staged import StagedRegistryRows
-from load.ledger.state import ledger_learners, ledger_view, waiting_claims
+from load.ledger.state import count_waiting, ledger_learners, ledger_view, waiting_claims
 from load.ledger.write import refused_as_already_sent, write_claims, write_input_files, write_outcomes
 from transform.arrow_ops import release_unused_memory
 from transform.judge import judge_run
@@ -31,10 +31,14 @@ from transform.partitions import PartitionPlan, joined_buckets, learner_buckets,
 from transform.summary import add_counts, run_counts
 
 
-def streams_exports(files: pd.DataFrame, stream_above_mb: float) -> bool:
-    """Whether the exports to ingest are, in all, too large to judge at once."""
+def streams_run(ctx: RunContext, files: pd.DataFrame) -> bool:
+    """Whether the run is too large to judge at once: the exports to ingest, in all, or the
+    claims waiting in the ledger (a run with no new export judges them all again)."""
     to_read = files.loc[files["note"].isna(), "path"]
-    return sum(Path(p).stat().st_size for p in to_read) > stream_above_mb * 1_000_000
+    limit = ctx.settings.stream_above_mb * 1_000_000
+    if limit == 0 or sum(Path(p).stat().st_size for p in to_read) > limit:  # 0: every run streams
+        return True
+    return count_waiting(ctx.engine) > ctx.settings.partition_rows
 
 
 @contextmanager

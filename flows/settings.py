@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     registry_text: bool = Field(default=False, description="also write the tab-delimited Template B file")
     lock_wait_seconds: float = Field(default=0.0, ge=0, description="how long a run waits for the run lock")
     stream_above_mb: float = Field(
-        default=300.0, ge=0, description="exports larger than this in all are judged in partitions streamed from disk"
+        default=300.0,
+        ge=0,
+        description="exports larger than this in all are judged in partitions streamed from disk (0: always)",
     )
     partition_rows: int = Field(
         default=400_000, gt=0, description="claims judged at once when the exports are streamed (bounds memory)"

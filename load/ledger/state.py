@@ -88,6 +88,13 @@ def ledger_learners(conn: Connection, claim_keys: pd.DataFrame, chunk_rows: int 
     table.drop(conn)
 
 
+def count_waiting(engine: Engine) -> int:
+    """How many claims wait in the ledger (each run judges them again)."""
+    with engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(claims).where(claims.c.state == Outcome.DELAYED.value)
+        return int(conn.execute(query).scalar_one())
+
+
 def _judged_from_ledger() -> sa.ColumnElement[bool]:
     return sa.or_(claims.c.sent_version > 0, claims.c.state == Outcome.DELAYED.value)
 

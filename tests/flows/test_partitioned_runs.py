@@ -245,3 +245,15 @@ def test_a_streamed_dry_run_counts_as_the_whole_run_and_writes_nothing(ledgers, 
     memory, streamed = ({k: v for k, v in s.items() if k not in drop} for s in summaries.values())
     assert memory == streamed
     assert memory["counts"]["rejected"] == 2 and memory["counts"]["delayed"] == 1
+
+
+def test_many_waiting_claims_stream_a_run_without_a_large_export(ledgers, tmp_path, monkeypatch, caplog):
+    ledgers.use("memory")  # exports far under the streaming size...
+    monkeypatch.setenv("CME_RELAY_PARTITION_ROWS", "2")  # ...but more waiting claims than a partition
+    waiting = [claim(**{"Learner ID": f"LRN-{i}", "Activity ID": "ACT-NOID"}) for i in range(3)]
+    first = ledgers.run_flow(write_export(tmp_path / "week1.csv", waiting), mappings=write_map(tmp_path / "m.csv"))
+    assert first["counts"]["delayed"] == 3
+    with caplog.at_level(logging.INFO):
+        again = ledgers.run_flow(mappings=write_map(tmp_path / "registered.csv", REGISTERED))
+    assert again["carried_over"] == {"submitted": 3, "delayed": 0, "rejected": 0}
+    assert "partition 2 of 2 judged" in caplog.text

@@ -79,7 +79,8 @@ def plan_run_partitions(ctx: RunContext, spilled: SpilledExports, folder: Path) 
         seen = 0
         for chunk in waiting_claims(conn):
             waiting.write(
-                chunk.assign(waiting_row=np.arange(seen, seen + len(chunk))), learner_buckets(chunk["learner_id"])
+                chunk.assign(waiting_row=np.arange(seen, seen + len(chunk))),
+                learner_buckets(chunk["learner_id"], waiting.buckets),
             )
             seen += len(chunk)
         waiting.close()

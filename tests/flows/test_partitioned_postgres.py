@@ -245,3 +245,42 @@ def test_a_history_streamed_on_postgres_matches_the_whole_run_on_sqlite(sides, t
     order = week1_rows.sort_values(["part", "row_no"])["claim_id"].tolist()
     assert order == sorted(order, key=lambda c: c.encode())
     assert order.index("B-8") < order.index("a-2")
+
+
+def test_a_failure_in_a_later_partition_commits_nothing_on_postgres(sides, tmp_path, monkeypatch):
+    """The staged rows' temporary tables and the partitions' writes go with the one transaction."""
+    import flows.partitioned
+
+    mappings = write_map(tmp_path / "map.csv")
+    export = write_export(tmp_path / "week1.csv", [claim(**{"Learner ID": f"LRN-{i}"}) for i in range(20)])
+    real, calls = flows.partitioned.write_outcomes, []
+
+    def failing_on_the_third(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full (injected)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flows.partitioned, "write_outcomes", failing_on_the_third)
+    sides.use("streamed")
+    failed = sides.run_flow(export, mappings=mappings)
+    assert failed["status"] == "failed" and len(calls) == 3
+    engine = sa.create_engine(sides.urls["streamed"])
+    try:
+        with engine.connect() as conn:
+            for table in ("claims", "sent_rows", "batches", "run_outcomes", "ingested_exports"):
+                assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0, table
+        assert not list((tmp_path / "sides" / "streamed" / "outbox").glob("*.xlsx"))
+
+        monkeypatch.setattr(flows.partitioned, "write_outcomes", real)
+        again = sides.run_flow(export, mappings=mappings)
+        assert again["status"] == "succeeded" and again["counts"]["submitted"] == 20
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM sent_rows")).scalar_one() == 20
+            assert conn.execute(sa.text("SELECT SUM(rows) FROM batches")).scalar_one() == 20
+            # Registry rows numbered 1..4 in each of the five files.
+            numbers = conn.execute(sa.text("SELECT batch_id, MIN(row_no), MAX(row_no) FROM sent_rows GROUP BY 1"))
+            assert sorted((low, high) for _, low, high in numbers) == [(1, 4)] * 5
+    finally:
+        engine.dispose()
+    assert len(list((tmp_path / "sides" / "streamed" / "outbox").glob("*.xlsx"))) == 5

@@ -47,7 +47,7 @@ class Ledgers:
         for folder in ("outbox", "reports", "inbox"):
             env(f"CME_RELAY_{folder.upper()}", str(where / folder))
         env("CME_RELAY_STREAM_ABOVE_MB", "0" if side == "streamed" else "10000")
-        env("CME_RELAY_PARTITION_ROWS", "3")
+        env("CME_RELAY_PARTITION_ROWS", "3" if side == "streamed" else "1000000")  # memory: never streams
 
     def run(self, *exports: Path, mappings: Path, as_of: str = "2026-11-20") -> tuple[dict, dict]:
         summaries = []
@@ -111,7 +111,8 @@ def learner_pairs(count: int) -> list[tuple[str, str]]:
     apart, the old learner's partition would still count the claim that moved to the new one."""
     ids = pd.Series([f"LRN-{i:04d}" for i in range(400)], dtype="string")
     buckets = learner_buckets(ids)
-    pairs, used = [], set()
+    pairs: list[tuple[str, str]] = []
+    used: set[int] = set()
     for i in range(len(ids)):
         for j in range(i + 1, len(ids)):
             if buckets[i] < buckets[j] and not {i, j} & used:

@@ -58,7 +58,7 @@ def ledger_view(conn: Connection, run_keys: pd.DataFrame | None, pending: pd.Dat
 def waiting_claims(conn: Connection, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
     """Every waiting (delayed) claim as `_pending` reads them, in chunks of `chunk_rows`."""
     columns = [*CLAIM_FIELDS, "source_file", "source_line"]
-    query = sa.select(*[claims.c[c] for c in columns]).where(claims.c.state == Outcome.DELAYED.value)
+    query = _waiting_query(columns)
     for rows in _fetched(conn, query, chunk_rows):
         yield _as_pending(pd.DataFrame.from_records(rows, columns=columns))
 
@@ -86,6 +86,12 @@ def ledger_learners(conn: Connection, claim_keys: pd.DataFrame, chunk_rows: int 
     for rows in _fetched(conn, query, chunk_rows):
         yield pd.DataFrame.from_records(rows, columns=["key", "learner_id"]).astype({"learner_id": "string"})
     table.drop(conn)
+
+
+def _waiting_query(columns: list[str]) -> sa.Select:
+    # In claim id order: carried claims are numbered in this order, the same on every read.
+    waiting = claims.c.state == Outcome.DELAYED.value
+    return sa.select(*[claims.c[c] for c in columns]).where(waiting).order_by(claims.c.claim_id)
 
 
 def count_waiting(engine: Engine) -> int:
@@ -135,7 +141,7 @@ def _key_tables(conn: Connection, keys: pd.DataFrame) -> tuple[sa.Table, sa.Tabl
 
 def _pending(conn: Connection) -> pd.DataFrame:
     columns = [*CLAIM_FIELDS, "source_file", "source_line"]
-    query = sa.select(*[claims.c[c] for c in columns]).where(claims.c.state == Outcome.DELAYED.value)
+    query = _waiting_query(columns)
     return _as_pending(read_raw_frame(conn, query, columns))
 
 

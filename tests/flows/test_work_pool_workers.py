@@ -227,7 +227,11 @@ def test_two_workers_four_exports_at_once_send_every_claim_once(tmp_path: Path) 
             r: {w for w in ("worker-a", "worker-b") for line in lines if f"Worker '{w}' submitting" in line}
             for r, lines in logs_by_run.items()
         }
-        assert all(len(names) == 1 for names in ran_by.values()), ran_by
+        assert all(names for names in ran_by.values()), ran_by
+        # Two workers can pick up the same scheduled run: Prefect lets one move it to Pending and
+        # the other aborts its submission (the run never starts twice; the ledger checks below).
+        contested = [r for r, names in ran_by.items() if len(names) > 1]
+        assert all(any("Aborted submission" in line for line in logs_by_run[r]) for r in contested), ran_by
         assert {name for names in ran_by.values() for name in names} == {"worker-a", "worker-b"}, ran_by
 
         # The ledger: four succeeded runs, every submittable claim sent once, nothing else sent.

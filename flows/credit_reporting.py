@@ -109,10 +109,14 @@ def extract_claims(files: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else _empty_claims()
 
 
-def _with_row_counts(files: pd.DataFrame, raw_claims: pd.DataFrame) -> pd.DataFrame:
-    ingested = files["note"].isna()
-    per_file = raw_claims.groupby("file_order").size().reindex(range(int(ingested.sum())), fill_value=0)
-    return files.assign(rows=pd.Series(per_file.to_numpy(), index=files.index[ingested]))
+def _with_row_counts(files: pd.DataFrame, file_rows: list[int]) -> pd.DataFrame:
+    """`rows` of each ingested export (in file order); skipped ones have none."""
+    return files.assign(rows=pd.Series(file_rows, index=files.index[files["note"].isna()]))
+
+
+def _rows_per_file(files: pd.DataFrame, raw_claims: pd.DataFrame) -> list[int]:
+    ingested = int(files["note"].isna().sum())
+    return raw_claims.groupby("file_order").size().reindex(range(ingested), fill_value=0).tolist()
 
 
 def _empty_claims() -> pd.DataFrame:
@@ -183,10 +187,7 @@ def _write_batch(
 def finish_interrupted_work(ctx: RunContext) -> list[Path]:
     """A run that died after its load committed: write its files from the ledger now."""
     closed = close_interrupted_runs(ctx.engine, ctx.run_id)
-    written = []
-    for batch in unfinished_batches(ctx.engine).itertuples():
-        rows, created = batch_rows(ctx.engine, batch.batch_id)
-        written += _write_batch(ctx, batch.batch_id, batch.file_name, rows, created)
+    written = _write_from_ledger(ctx, unfinished_batches(ctx.engine))
     # The recovering run names the files it wrote for the dead one, so the audit trail has them.
     record_output_files(
         ctx.engine,
@@ -201,8 +202,13 @@ def finish_interrupted_work(ctx: RunContext) -> list[Path]:
 @task(cache_policy=NO_CACHE)
 def write_run_batches(ctx: RunContext) -> list[Path]:
     """Write this run's committed batches from the ledger (a run loaded in partitions)."""
+    return _write_from_ledger(ctx, run_batches(ctx.engine, ctx.run_id))
+
+
+def _write_from_ledger(ctx: RunContext, batches: pd.DataFrame) -> list[Path]:
+    """Each batch's file, its rows and time read back from the ledger."""
     written = []
-    for batch in run_batches(ctx.engine, ctx.run_id).itertuples():
+    for batch in batches.itertuples():
         rows, created = batch_rows(ctx.engine, batch.batch_id)
         written += _write_batch(ctx, batch.batch_id, batch.file_name, rows, created)
     return written
@@ -234,7 +240,7 @@ def _judge_and_load(
 ) -> tuple[pd.DataFrame, list[Path]]:
     """The run in memory: (the input files with their rows, the registry files written)."""
     raw_claims = extract_claims(files)
-    files = _with_row_counts(files, raw_claims)
+    files = _with_row_counts(files, _rows_per_file(files, raw_claims))
     activity_map = extract_activity_map(mappings_path)
     files = _with_mappings(files, mappings_path, activity_map)
     judged = judge_claims(ctx, raw_claims, activity_map, read_ledger(ctx, raw_claims))
@@ -251,8 +257,7 @@ def _judge_and_load_in_partitions(
 ) -> tuple[pd.DataFrame, list[Path]]:
     """The run streamed from disk, judged and loaded partition by partition (`flows.partitioned`)."""
     spilled = spill_exports(files, folder)
-    ingested = files["note"].isna()
-    files = files.assign(rows=pd.Series(spilled.file_rows, index=files.index[ingested]))
+    files = _with_row_counts(files, spilled.file_rows)
     activity_map = extract_activity_map(mappings_path)
     files = _with_mappings(files, mappings_path, activity_map)
     partitioned = plan_run_partitions(ctx, spilled, folder)

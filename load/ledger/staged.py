@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from load.ledger import bulk
 from load.ledger.state import fresh_temporary
-from load.ledger.tables import batches
+from load.ledger.write import insert_batch
 from schemas.registry_row import REGISTRY_FIELDS
 
 COLUMNS = ["staged_row", "claim_id", "version", *REGISTRY_FIELDS]
@@ -63,21 +63,9 @@ class StagedRegistryRows:
             "SUM(CASE WHEN s.action = 'Delete' THEN 1 ELSE 0 END) FROM numbered_registry_rows n "
             "JOIN staged_registry_rows s ON s.staged_row = n.staged_row GROUP BY 1 ORDER BY 1"
         ).all()
-        for number, rows, adds, deletes in parts:
+        for number, _, adds, deletes in parts:
             batch_id = f"{stem}-{int(number):02d}"
-            conn.execute(
-                batches.insert().values(
-                    batch_id=batch_id,
-                    run_id=run_id,
-                    part=int(number),
-                    created_at=now,
-                    file_name=batch_id + suffix,
-                    rows=int(rows),
-                    adds=int(adds),
-                    deletes=int(deletes),
-                    status="committed",
-                )
-            )
+            insert_batch(conn, run_id, now, batch_id, int(number), batch_id + suffix, int(adds), int(deletes))
         # The batch id as `plan_batches` names it: the stem, a dash, the part in at least two digits.
         batch_id = f"CAST(:stem AS TEXT) || '-' || CASE WHEN {part} < 10 THEN '0' ELSE '' END || CAST({part} AS TEXT)"
         fields = ", ".join(f'"{f}"' for f in REGISTRY_FIELDS)

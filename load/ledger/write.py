@@ -137,21 +137,29 @@ def write_claims(conn: Connection, run_id: str, now: datetime, judged: pd.DataFr
 
 def write_batches(conn: Connection, run_id: str, now: datetime, plans: list[BatchPlan]) -> None:
     for plan in plans:
-        conn.execute(
-            batches.insert().values(
-                batch_id=plan.batch_id,
-                run_id=run_id,
-                part=plan.part,
-                created_at=now,
-                file_name=plan.file_name,
-                rows=len(plan.rows),
-                adds=int((plan.rows["action"] == "Add").sum()),
-                deletes=int((plan.rows["action"] == "Delete").sum()),
-                status="committed",
-            )
-        )
+        adds = int((plan.rows["action"] == "Add").sum())
+        insert_batch(conn, run_id, now, plan.batch_id, plan.part, plan.file_name, adds, len(plan.rows) - adds)
         rows = plan.rows[["claim_id", "version", *REGISTRY_FIELDS]].assign(row_no=range(1, len(plan.rows) + 1))
         bulk.insert_frame(conn, sent_rows, rows, {"batch_id": plan.batch_id})
+
+
+def insert_batch(
+    conn: Connection, run_id: str, now: datetime, batch_id: str, part: int, file_name: str, adds: int, deletes: int
+) -> None:
+    """A batch's record, committed with its rows; its file is written after the load."""
+    conn.execute(
+        batches.insert().values(
+            batch_id=batch_id,
+            run_id=run_id,
+            part=part,
+            created_at=now,
+            file_name=file_name,
+            rows=adds + deletes,
+            adds=adds,
+            deletes=deletes,
+            status="committed",
+        )
+    )
 
 
 def write_outcomes(conn: Connection, run_id: str, judged: pd.DataFrame, carried_from: int | None = None) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -33,6 +35,8 @@ def _python_column(column: pd.Series) -> list:
         return np.append(texts, np.array([None], dtype=object))[codes].tolist()  # code -1 (missing): None
     if pd.api.types.is_bool_dtype(column) and not column.hasnans:
         return column.astype(bool).tolist()
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        return pa.array(column).to_pylist()  # straight from Arrow: no object array in between
     return column.astype(object).where(column.notna(), None).tolist()
 
 
@@ -47,6 +51,36 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _one_value(column: pd.Series) -> tuple[bool, object]:
+    """(True, the value as bound) when every row of `column` holds the same value (or none)."""
+    if column.empty:
+        return False, None
+    if column.isna().all():
+        return True, None
+    if column.hasnans or not bool((column == column.iloc[0]).all()):
+        return False, None
+    value = _python_column(column.iloc[:1])[0]
+    # A literal must mean what the bound value means: no NUL in SQL text, no inf/nan literal.
+    if (isinstance(value, str) and "\x00" in value) or (isinstance(value, float) and not math.isfinite(value)):
+        return False, None
+    return True, value
+
+
+def _split_constants(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The columns that vary, and those that hold one value throughout (as bound values).
+
+    SQLite's cost is per value bound: a column with one value for every row (the one export's
+    name, the first version of every row sent, an optional field nobody filled) goes into the
+    statement once as a literal instead.
+    """
+    constants = {}
+    for name in frame.columns[1:]:  # one column stays bound: a statement binds something per row
+        same, value = _one_value(frame[name])
+        if same:
+            constants[name] = value
+    return frame.drop(columns=list(constants)), constants
 
 
 def _sqlite_executemany(conn: Connection, statement: str, frame: pd.DataFrame) -> None:
@@ -129,6 +163,8 @@ def insert_frame(
     if conn.dialect.name == "postgresql":
         _copy(conn, table.name, frame.assign(**constants))
         return
+    frame, same = _split_constants(frame)
+    constants = {**same, **constants}
     _sqlite_executemany(conn, _insert_sql(table.name, frame, constants), frame)
 
 
@@ -156,6 +192,8 @@ def upsert_frame(
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {staging} {conflict}")
         conn.exec_driver_sql(f"DROP TABLE {staging}")
         return
+    frame, same = _split_constants(frame)
+    constants = {**same, **constants}
     _sqlite_executemany(conn, f"{_insert_sql(table.name, frame, constants)} {conflict}", frame)
 
 

@@ -195,3 +195,67 @@ def test_the_collector_is_back_on_after_a_bulk_write_even_one_that_fails(engine)
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
         bulk.insert_frame(conn, probe, frame)
     assert gc.isenabled()
+
+
+@pytest.fixture
+def statements(monkeypatch):
+    seen: list[str] = []
+    real = bulk._sqlite_executemany
+
+    def spy(conn, statement, frame):
+        seen.append(statement)
+        real(conn, statement, frame)
+
+    monkeypatch.setattr(bulk, "_sqlite_executemany", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("txt", "flag", "at", "amount"),
+    [
+        ("it's the one export.csv", True, pd.Timestamp("2026-03-08 01:30", tz="America/Chicago"), 2.5),
+        ("", False, pd.NaT, None),
+        (None, None, pd.Timestamp("2026-11-01 01:30"), 7.0),
+    ],
+)
+def test_a_column_with_one_value_reads_back_as_if_bound_on_every_row(engine, statements, txt, flag, at, amount):
+    """SQLite writes a column holding one value throughout as a literal, once; it must read back
+    exactly as the bound values would (quotes, empty text apart from NULL, times as UTC, flags)."""
+    probe_metadata.create_all(engine)
+    n = 25
+    frame = pd.DataFrame(
+        {
+            "id": range(1, n + 1),
+            "txt": pd.Series([txt] * n, dtype="string"),
+            "flag": pd.Series([flag] * n, dtype="boolean"),
+            "at": pd.Series([at] * n, dtype="datetime64[ns, UTC]" if at is not pd.NaT and at.tz else None),
+            "amount": pd.Series([amount] * n, dtype="float64"),
+        }
+    )
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, probe, frame.iloc[:20])
+        bulk.upsert_frame(conn, probe, frame.iloc[15:], "id", {"txt": "excluded.txt"})
+    assert _records(_read(engine)) == _expected(frame)
+    if engine.dialect.name == "sqlite":
+        assert [s.count("?") for s in statements] == [1, 1]  # only the id was bound per row
+
+
+def test_columns_that_differ_in_one_row_or_hold_what_sql_cannot_spell_are_bound(engine, statements):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: COPY has no literals, and PostgreSQL text cannot hold a NUL")
+    probe_metadata.create_all(engine)
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "txt": pd.Series(["nul\x00inside"] * 3, dtype="string"),  # no NUL in a statement's text
+            "flag": pd.Series([True, True, None], dtype="boolean"),  # a NULL at the end only
+            "amount": [float("inf")] * 3,  # no literal for infinity
+        }
+    )
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, probe, frame)
+    got = _records(_read(engine))
+    assert [r["txt"] for r in got] == ["nul\x00inside"] * 3
+    assert [r["flag"] for r in got] == [True, True, None]
+    assert [r["amount"] for r in got] == [float("inf")] * 3
+    assert statements[0].count("?") == 4

@@ -45,6 +45,7 @@ def run_stages(
     from extract.inbox import describe_inputs
     from flows.context import RunContext, code_version
     from flows.settings import Settings
+    from load.drafts import drafted
     from load.ledger.database import open_ledger
     from load.ledger.lock import acquire_run_lock, release_run_lock
     from load.ledger.runs import (
@@ -57,7 +58,7 @@ def run_stages(
     )
     from load.ledger.state import ingested_checksums, read_ledger_view
     from load.ledger.write import commit_load, mark_batch_written, plan_batches
-    from load.registry_file import write_registry_batch
+    from load.registry_file import publish_drafts
     from load.reports import RunEnding, write_report_files
     from transform.judge import judge_run
     from transform.mapping import usable_activity_map
@@ -117,22 +118,23 @@ def run_stages(
         summary.update(run_counts(judged.claims, input_rows=len(raw_claims)))
         info["rows"] = len(judged.claims)
 
-    with stages.stage("load (plan_batches, commit_load)") as info:
-        plans = plan_batches(judged.registry_rows, stem=ctx.batch_stem, max_rows=settings.batch_max_rows)
-        commit_load(ctx.engine, run_id=run_id, now=ctx.started_at, judged=judged.claims, plans=plans,
-                    input_files=files.reset_index(drop=True))  # fmt: skip
-        info["rows"] = len(judged.claims)
+    # As the flow: the registry files are drafted on a thread while the load commits.
+    with drafted(plans := plan_batches(judged.registry_rows, stem=ctx.batch_stem, max_rows=settings.batch_max_rows),
+                 settings.outbox, ctx.started_at, text=settings.registry_text) as drafts:  # fmt: skip
+        with stages.stage("load (commit_load; registry files drafted beside it)") as info:
+            commit_load(ctx.engine, run_id=run_id, now=ctx.started_at, judged=judged.claims, plans=plans,
+                        input_files=files.reset_index(drop=True))  # fmt: skip
+            info["rows"] = len(judged.claims)
 
-    with stages.stage("registry files (write_registry_batch)") as info:
-        written = []
-        for plan in plans:
-            path = settings.outbox / plan.file_name
-            sha = write_registry_batch(path, plan.rows, ctx.started_at)
-            mark_batch_written(ctx.engine, plan.batch_id, sha)
-            written.append(path)
-        summary["submission_files"] = [str(p) for p in written]
-        summary["status"] = "succeeded"
-        info["rows"] = len(judged.registry_rows)
+        with stages.stage("registry files (rest of the drafts, publish_drafts)") as info:
+            written = []
+            for plan in plans:
+                sha = publish_drafts(drafts.take(plan.batch_id))
+                mark_batch_written(ctx.engine, plan.batch_id, sha)
+                written.append(settings.outbox / plan.file_name)
+            summary["submission_files"] = [str(p) for p in written]
+            summary["status"] = "succeeded"
+            info["rows"] = len(judged.registry_rows)
     judged_rows, registry_rows, batch_count = len(judged.claims), len(judged.registry_rows), len(plans)
     del judged, plans  # as the flow: the report reads the ledger, not the judged frames
 

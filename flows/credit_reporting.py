@@ -35,6 +35,7 @@ from flows.quiet_logs import EXPECTED_FAILURES, quiet_expected_failures
 from flows.retries import retriable as _retriable
 from flows.settings import Settings
 from load.archive import archive_exports
+from load.drafts import BatchDrafts, drafted, sweep_stale_drafts
 from load.errors import RunLockedError
 from load.ledger.database import open_ledger
 from load.ledger.lock import acquire_run_lock, release_run_lock
@@ -50,8 +51,9 @@ from load.ledger.runs import (
 )
 from load.ledger.state import ingested_checksums, read_ledger_view
 from load.ledger.write import BatchPlan, commit_load, mark_batch_written, plan_batches
-from load.registry_file import write_registry_batch, write_registry_text
+from load.registry_file import draft_batch_files, publish_drafts
 from load.reports import RunEnding, write_report_files
+from load.xlsx_writer import DraftFile
 from transform.judge import JudgedRun, LedgerView, judge_run
 from transform.mapping import usable_activity_map
 from transform.summary import run_counts
@@ -151,42 +153,35 @@ def judge_claims(
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 4, 16], retry_condition_fn=_retriable)
-def load_submission(ctx: RunContext, judged: JudgedRun, files: pd.DataFrame) -> list[BatchPlan]:
+def load_submission(ctx: RunContext, judged: JudgedRun, plans: list[BatchPlan], files: pd.DataFrame) -> None:
     """One transaction: claims, the batches and the exact rows sent, the run's outcomes."""
-    plans = plan_batches(judged.registry_rows, stem=ctx.batch_stem, max_rows=ctx.settings.batch_max_rows)
     commit_load(ctx.engine, run_id=ctx.run_id, now=ctx.started_at, judged=judged.claims, plans=plans, input_files=files)
     get_run_logger().info("loaded %d registry rows in %d batch(es)", len(judged.registry_rows), len(plans))
-    return plans
 
 
 @task(cache_policy=NO_CACHE)
-def write_registry_files(ctx: RunContext, plans: list[BatchPlan]) -> list[Path]:
-    """Write each committed batch to the outbox (temporary name, then rename)."""
+def write_registry_files(ctx: RunContext, plans: list[BatchPlan], drafts: BatchDrafts) -> list[Path]:
+    """Put each committed batch's drafted files in the outbox under their names."""
     written = []
     for plan in plans:
-        written += _write_batch(ctx, plan.batch_id, plan.file_name, plan.rows, ctx.started_at)
+        written += _write_batch(ctx, plan.batch_id, plan.file_name, drafts.take(plan.batch_id))
     return written
 
 
-def _write_batch(
-    ctx: RunContext, batch_id: str, file_name: str, rows: pd.DataFrame, created_at: datetime
-) -> list[Path]:
-    path = ctx.settings.outbox / file_name
-    sha = write_registry_batch(path, rows, created_at)
-    paths = [path]
-    if ctx.settings.registry_text:
-        text = path.with_suffix(".txt")
-        write_registry_text(text, rows)
-        paths.append(text)
+def _write_batch(ctx: RunContext, batch_id: str, file_name: str, drafts: list[DraftFile]) -> list[Path]:
+    sha = publish_drafts(drafts)
     mark_batch_written(ctx.engine, batch_id, sha)
-    get_run_logger().info("wrote %s (%d rows, sha256=%s)", file_name, len(rows), sha[:12])
-    return paths
+    get_run_logger().info("wrote %s (sha256=%s)", file_name, sha[:12])
+    return [draft.path for draft in drafts]
 
 
 @task(cache_policy=NO_CACHE)
 def finish_interrupted_work(ctx: RunContext) -> list[Path]:
     """A run that died after its load committed: write its files from the ledger now."""
     closed = close_interrupted_runs(ctx.engine, ctx.run_id)
+    swept = sweep_stale_drafts(ctx.settings.outbox)
+    if swept:
+        get_run_logger().warning("removed %d unfinished draft file(s) of an interrupted run", len(swept))
     written = _write_from_ledger(ctx, unfinished_batches(ctx.engine))
     # The recovering run names the files it wrote for the dead one, so the audit trail has them.
     record_output_files(
@@ -210,7 +205,9 @@ def _write_from_ledger(ctx: RunContext, batches: pd.DataFrame) -> list[Path]:
     written = []
     for batch in batches.itertuples():
         rows, created = batch_rows(ctx.engine, batch.batch_id)
-        written += _write_batch(ctx, batch.batch_id, batch.file_name, rows, created)
+        path = ctx.settings.outbox / batch.file_name
+        drafts = draft_batch_files(path, rows, created, text=ctx.settings.registry_text)
+        written += _write_batch(ctx, batch.batch_id, batch.file_name, drafts)
     return written
 
 
@@ -248,8 +245,11 @@ def _judge_and_load(
     del raw_claims  # its columns live on in `judged`, dropped on return
     if ctx.dry_run:
         return files, []
-    plans = load_submission(ctx, judged, files.reset_index(drop=True))
-    return files, write_registry_files(ctx, plans)
+    plans = plan_batches(judged.registry_rows, stem=ctx.batch_stem, max_rows=ctx.settings.batch_max_rows)
+    # The files are drafted while the load commits; each takes its name once its batch is committed.
+    with drafted(plans, ctx.settings.outbox, ctx.started_at, text=ctx.settings.registry_text) as drafts:
+        load_submission(ctx, judged, plans, files.reset_index(drop=True))
+        return files, write_registry_files(ctx, plans, drafts)
 
 
 def _judge_and_load_in_partitions(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from load.xlsx_writer import write_text_atomic, write_xlsx_sheet
+from load.xlsx_writer import DraftFile, draft_text, draft_xlsx_sheet
 from schemas.registry_row import (
     REGISTRY_FIELDS,
     REGISTRY_HEADERS,
@@ -35,8 +35,37 @@ def registry_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 def write_registry_batch(path: Path, rows: pd.DataFrame, created_at: datetime) -> str:
     """Write one batch workbook atomically; returns its SHA-256."""
+    return publish_drafts(draft_batch_files(path, rows, created_at, text=False))
+
+
+def draft_batch_files(path: Path, rows: pd.DataFrame, created_at: datetime, *, text: bool) -> list[DraftFile]:
+    """A batch's workbook at `path` (and with `text`, its tab-delimited copy beside it), drafted
+    under hidden temporary names: `publish_drafts` puts them in place once the batch is committed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_xlsx_sheet(
+    drafts = [_draft_workbook(path, rows, created_at)]
+    try:
+        if text:
+            drafts.append(draft_text(path.with_suffix(".txt"), registry_text(rows)))
+    except BaseException:
+        drafts[0].discard()
+        raise
+    return drafts
+
+
+def publish_drafts(drafts: list[DraftFile]) -> str:
+    """Rename a batch's drafted files into place, the copies first; returns the workbook's SHA-256."""
+    try:
+        for draft in reversed(drafts):
+            draft.publish()
+    except BaseException:
+        for draft in drafts:
+            draft.discard()
+        raise
+    return drafts[0].sha256
+
+
+def _draft_workbook(path: Path, rows: pd.DataFrame, created_at: datetime) -> DraftFile:
+    return draft_xlsx_sheet(
         path,
         registry_frame(rows),
         sheet_name=TEMPLATE_SHEET,
@@ -47,10 +76,10 @@ def write_registry_batch(path: Path, rows: pd.DataFrame, created_at: datetime) -
     )
 
 
-def write_registry_text(path: Path, rows: pd.DataFrame) -> str:
+def registry_text(rows: pd.DataFrame) -> bytes:
     """Learner Template B: no header, every field present even when empty, tab-delimited."""
     frame = rows[list(REGISTRY_FIELDS)].astype("string").fillna("")
     # A tab or line break inside a value would shift the columns: those become spaces.
     frame = frame.apply(lambda column: column.str.replace(r"[\t\r\n]", " ", regex=True))
     body = frame.agg("\t".join, axis=1).str.cat(sep="\r\n")
-    return write_text_atomic(path, (body + "\r\n").encode("utf-8") if body else b"")
+    return (body + "\r\n").encode("utf-8") if body else b""

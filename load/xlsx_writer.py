@@ -11,9 +11,10 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -92,7 +93,17 @@ def write_text_atomic(path: Path, data: bytes) -> str:
     return _write_atomic(Path(path), lambda fh: fh.write(data))
 
 
-def write_xlsx_sheet(
+def draft_text(path: Path, data: bytes) -> DraftFile:
+    """`data` drafted beside `path`, published by the caller."""
+    return _draft(Path(path), lambda fh: fh.write(data))
+
+
+def write_xlsx_sheet(path: Path, frame: pd.DataFrame, **options: Any) -> str:
+    """Atomically replace `path` with a one-sheet workbook (see `draft_xlsx_sheet`); returns its SHA-256."""
+    return _published(draft_xlsx_sheet(path, frame, **options))
+
+
+def draft_xlsx_sheet(
     path: Path,
     frame: pd.DataFrame,
     *,
@@ -101,8 +112,8 @@ def write_xlsx_sheet(
     title_row: str | None = None,
     numeric_columns: Collection[str] = (),
     timestamp: tuple[int, int, int, int, int, int] = (2024, 1, 1, 0, 0, 0),
-) -> str:
-    """Atomically replace `path` with a one-sheet workbook holding `frame`; returns its SHA-256 hex.
+) -> DraftFile:
+    """A one-sheet workbook holding `frame`, drafted beside `path` (`DraftFile.publish` puts it there).
 
     Rows: `title_row` (if given) in A1, then `header`, whose names map positionally onto the frame's
     columns, then the data. Columns named in `numeric_columns` become numbers, every other value an inline
@@ -163,7 +174,7 @@ def write_xlsx_sheet(
                     pending.result()
                 out.write(b"</sheetData></worksheet>")
 
-    return _write_atomic(Path(path), write)
+    return _draft(Path(path), write)
 
 
 def _rows_xml(chunk: pd.DataFrame, first_row: int, letters: list[str], numeric: list[bool]) -> pa.Buffer:
@@ -271,8 +282,42 @@ def _zip_info(name: str, timestamp: tuple[int, int, int, int, int, int]) -> zipf
     return info
 
 
-def _write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> str:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@dataclass(frozen=True)
+class DraftFile:
+    """A file written in full (and synced) under a hidden temporary name beside `path`.
+
+    `publish` renames it into place, so `path` only ever holds a whole file: a batch's file can be
+    drafted while its rows are committed and published once they are.
+    """
+
+    path: Path
+    tmp: Path
+    sha256: str
+
+    def publish(self) -> str:
+        os.replace(self.tmp, self.path)
+        if os.name == "posix":  # make the rename itself durable, not just the contents
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        return self.sha256
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+DRAFT_SUFFIX = ".tmp"
+
+
+def draft_names(name: str) -> str:
+    """The glob of the drafts of a file called `name` (hidden: a leading dot)."""
+    return f".{name}.*{DRAFT_SUFFIX}"
+
+
+def _draft(path: Path, write: Callable[[IO[bytes]], object]) -> DraftFile:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=DRAFT_SUFFIX, dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w+b") as fh:
@@ -281,14 +326,19 @@ def _write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> str:
             os.fsync(fh.fileno())
         digest = sha256_file(tmp)  # of the bytes on disk: zipfile seeks back, so the stream is not them
         os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the batch from the uploading user
-        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if os.name == "posix":  # make the rename itself durable, not just the contents
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return digest
+    return DraftFile(path, tmp, digest)
+
+
+def _write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> str:
+    return _published(_draft(path, write))
+
+
+def _published(draft: DraftFile) -> str:
+    try:
+        return draft.publish()
+    except BaseException:
+        draft.discard()
+        raise

@@ -271,7 +271,7 @@ def die(*args, **kwargs):
 if mode == "wait-in-load":
     bulk.insert_frame = insert_then_wait
 elif mode == "die-before-file":
-    flow_module.write_registry_batch = die  # after the load committed, before the file exists
+    flow_module.publish_drafts = die  # after the load committed, before the file takes its name
 state = flow_module.credit_reporting(exports=[export], as_of="2026-11-26", return_state=True)
 print(flow_module.run_summary(state)["status"])
 '''
@@ -342,7 +342,9 @@ def test_killed_after_the_load_committed_the_next_run_writes_the_file(run_flow, 
     assert proc.returncode == -signal.SIGKILL and marker.exists(), proc.stderr.read()[-3000:]
     [batch] = rows(workspace, "SELECT * FROM batches").to_dict("records")
     assert batch["status"] == "committed" and batch["sha256"] is None
-    assert list((workspace / "outbox").iterdir()) == []
+    # Only the hidden draft, written beside the load: nothing under the batch's name.
+    [draft] = (workspace / "outbox").iterdir()
+    assert draft.name.startswith(f".{batch['file_name']}.") and draft.suffix == ".tmp"
 
     # The same export again: already ingested, so skipped; the pending file is written from the ledger.
     nxt = run_flow(export)
@@ -351,6 +353,7 @@ def test_killed_after_the_load_committed_the_next_run_writes_the_file(run_flow, 
     [batch] = rows(workspace, "SELECT * FROM batches").to_dict("records")
     assert batch["status"] == "written"
     written = workspace / "outbox" / batch["file_name"]
+    assert list((workspace / "outbox").iterdir()) == [written]  # the dead run's draft was swept
     path, sha = rebuild_batch_file(ledger(workspace), batch["batch_id"], workspace / "rebuilt")
     assert written.read_bytes() == path.read_bytes() and sha == batch["sha256"]
     recorded = rows(

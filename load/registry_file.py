@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from load.xlsx_writer import DraftFile, draft_text, draft_xlsx_sheet
 from schemas.registry_row import (
@@ -77,9 +79,13 @@ def _draft_workbook(path: Path, rows: pd.DataFrame, created_at: datetime) -> Dra
 
 
 def registry_text(rows: pd.DataFrame) -> bytes:
-    """Learner Template B: no header, every field present even when empty, tab-delimited."""
-    frame = rows[list(REGISTRY_FIELDS)].astype("string").fillna("")
-    # A tab or line break inside a value would shift the columns: those become spaces.
-    frame = frame.apply(lambda column: column.str.replace(r"[\t\r\n]", " ", regex=True))
-    body = frame.agg("\t".join, axis=1).str.cat(sep="\r\n")
-    return (body + "\r\n").encode("utf-8") if body else b""
+    """Learner Template B: no header, every field present even when empty, tab-delimited, CRLF."""
+    if rows.empty:
+        return b""
+    fields = []
+    for name in REGISTRY_FIELDS:
+        text = pa.array(rows[name].astype("string").fillna(""), type=pa.large_string())
+        # A tab or line break inside a value would shift the columns: those become spaces.
+        fields.append(pc.replace_substring_regex(text, r"[\t\r\n]", " "))
+    lines = pc.binary_join_element_wise(*fields, pa.scalar("\t", pa.large_string()))
+    return ("\r\n".join(lines.to_pylist()) + "\r\n").encode("utf-8")

@@ -53,18 +53,23 @@ def _frame() -> pd.DataFrame:
     )
 
 
+def _spy_on(monkeypatch, writer: str) -> list[str]:
+    """What `bulk.<writer>(conn, what, frame)` was called with, as `what` (a table, a statement)."""
+    seen: list[str] = []
+    real = getattr(bulk, writer)
+
+    def spy(conn, what, frame):
+        seen.append(what)
+        real(conn, what, frame)
+
+    monkeypatch.setattr(bulk, writer, spy)
+    return seen
+
+
 @pytest.fixture
 def copies(engine, monkeypatch):
     probe_metadata.create_all(engine)
-    calls: list[str] = []
-    real = bulk._copy
-
-    def spy(conn, table, frame):
-        calls.append(table)
-        real(conn, table, frame)
-
-    monkeypatch.setattr(bulk, "_copy", spy)
-    return calls
+    return _spy_on(monkeypatch, "_copy")
 
 
 def _read(engine) -> pd.DataFrame:
@@ -199,15 +204,7 @@ def test_the_collector_is_back_on_after_a_bulk_write_even_one_that_fails(engine)
 
 @pytest.fixture
 def statements(monkeypatch):
-    seen: list[str] = []
-    real = bulk._sqlite_executemany
-
-    def spy(conn, statement, frame):
-        seen.append(statement)
-        real(conn, statement, frame)
-
-    monkeypatch.setattr(bulk, "_sqlite_executemany", spy)
-    return seen
+    return _spy_on(monkeypatch, "_sqlite_executemany")
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.measure import ROOT, Measured, run_child
+
+
+def call_apart(module: str, function: str, *args: object) -> Any:
+    """`module.function(*args)` in a Python process of its own; its result back through JSON (paths
+    as text). For making exports: a child's peak RSS starts from its parent's at the fork, so a
+    parent that made a big export itself would lift every measured child's peak to its own."""
+    code = (
+        "import importlib, json, sys; "
+        "f = getattr(importlib.import_module(sys.argv[1]), sys.argv[2]); "
+        "print(json.dumps(f(*json.loads(sys.argv[3])), default=str))"
+    )
+    argv = [sys.executable, "-c", code, module, function, json.dumps(args, default=str)]
+    done = subprocess.run(argv, check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def cli_env(folder: Path) -> dict[str, str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.measure import ROOT, Measured, run_part
-from bench.process import run_cli
+from bench.process import call_apart, run_cli
 from bench.table import show
 
 AS_OF = "2026-11-26"
@@ -46,7 +46,8 @@ def results_dir() -> Path:
     return Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")
 
 
-def generate(work: Path, n: int) -> dict[str, Path]:
+def generate(work: Path | str, n: int) -> dict[str, Path]:
+    work = Path(work)
     """The synthetic export, the map, the baseline's subset and a re-exported copy (not timed).
 
     Arrow writes the CSV ~20x faster than pandas; with numbers pre-formatted as pandas would
@@ -72,11 +73,8 @@ def generate(work: Path, n: int) -> dict[str, Path]:
 
 
 def generate_apart(work: Path, n: int) -> dict[str, Path]:
-    """`generate` in a process of its own: a child's peak RSS starts from its parent's at the
-    fork, so a parent that made the export would lift every small part's measured peak to its own."""
-    code = f"import json; from pathlib import Path; from bench.run import generate; print(json.dumps({{k: str(v) for k, v in generate(Path({str(work)!r}), {n}).items()}}))"
-    done = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True)
-    return {name: Path(path) for name, path in json.loads(done.stdout.splitlines()[-1]).items()}
+    """`generate` in a process of its own (`bench.process.call_apart`)."""
+    return {name: Path(path) for name, path in call_apart("bench.run", "generate", str(work), n).items()}
 
 
 def as_text_numbers(frame):  # type: ignore[no-untyped-def]

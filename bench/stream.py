@@ -15,8 +15,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench.measure import ROOT
-from bench.process import run_cli
+from bench.process import call_apart, run_cli
 from bench.run import ACTIVITIES, AS_OF, as_text_numbers, git_commit, results_dir
 
 STREAM_KEYS = (
@@ -43,15 +40,16 @@ TARGET_RSS_MB = 2048
 
 
 def generate(work: Path, n: int) -> tuple[Path, Path]:
-    """In a process of its own: a child's peak RSS starts from its parent's at the fork, and
-    making ten million claims takes gigabytes that the measured runs would then report."""
-    code = f"from pathlib import Path; from bench.stream import write_export; write_export(Path({str(work)!r}), {n})"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-    return work / "portal_export.csv", work / "activity_map.csv"
+    """`write_export` in a process of its own (`bench.process.call_apart`): making ten million
+    claims takes gigabytes that the measured runs would otherwise report as theirs."""
+    export, mappings = call_apart("bench.stream", "write_export", str(work), n)
+    return Path(export), Path(mappings)
 
 
-def write_export(work: Path, n: int) -> tuple[Path, Path]:
+def write_export(work: Path | str, n: int) -> tuple[Path, Path]:
     from bench.synthetic import make_activity_map, make_portal_export, write_csv
+
+    work = Path(work)
 
     amap = make_activity_map(ACTIVITIES)
     mappings = write_csv(as_text_numbers(amap), work / "activity_map.csv", engine="arrow")
